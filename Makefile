@@ -1,0 +1,55 @@
+# Meshplane developer commands. Everything the project needs is installed from here:
+# uv from PyPI when it is missing, Python packages by uv, Kafka's jars by Maven.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen
+
+KAFKA_PORT ?= 9092
+SNOWLOCAL_PORT ?= 8765
+export KAFKA_PORT SNOWLOCAL_PORT
+
+.PHONY: help sync up down status test test-unit test-integration lint bench clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.synced: uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml) | $(UV)
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+sync: .venv/.synced ## install the workspace's Python packages
+
+up: sync ## start Kafka (127.0.0.1:$KAFKA_PORT) and snowlocal (127.0.0.1:$SNOWLOCAL_PORT) in the background
+	$(RUN) devstack up --kafka-port $(KAFKA_PORT) --snowlocal-port $(SNOWLOCAL_PORT)
+
+down: sync ## stop what make up started
+	$(RUN) devstack down
+
+status: sync ## say what of the local stack runs
+	$(RUN) devstack status
+
+test: sync ## run every test (starts its own broker and snowlocal on free ports)
+	$(RUN) pytest
+
+test-unit: sync ## unit tests only (milliseconds, nothing started)
+	$(RUN) pytest tests/unit
+
+lint: sync ## ruff, mypy --strict, import-linter
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+	$(RUN) lint-imports
+
+bench: sync ## benchmarks, results in bench/results/
+	$(RUN) python bench/snowlocal_bench.py
+
+clean: ## remove caches and the local stack's state (not the Maven cache)
+	rm -rf .stack .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Meshplane common library."""

@@ -1,0 +1,1 @@
+"""snowlocal: a local Snowflake account served to snowflake-connector-python."""
