@@ -1,0 +1,5 @@
+"""`python -m snowlocal serve ...`."""
+
+from snowlocal.cli import app
+
+app()

@@ -1,0 +1,49 @@
+"""Result sets that snowlocal builds itself (SHOW output, status lines), as the connector reads them.
+
+A column's type is one of the rowtype types the connector understands in a JSON result:
+`text`, `fixed`, `boolean`, `timestamp_ltz`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str = "text"
+
+
+@dataclass
+class ResultSet:
+    columns: list[Column]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    # Statement type ids the connector reads: https://docs.snowflake.com/en/developer-guide/sql-api
+    statement_type_id: int = 0x1000  # DDL/other
+
+
+def status(message: str) -> ResultSet:
+    """The one-row `status` result Snowflake gives for DDL and DCL."""
+    return ResultSet([Column("status")], [(message,)])
+
+
+def columns(*specs: str) -> list[Column]:
+    """`columns("created_on:timestamp_ltz", "name", ...)`: text unless a type follows the colon."""
+    out = []
+    for spec in specs:
+        name, _, kind = spec.partition(":")
+        out.append(Column(name, kind or "text"))
+    return out
+
+
+def like_filter(pattern: str | None) -> Any:
+    """SHOW ... LIKE '<pattern>': case-insensitive, % and _ wildcards."""
+    if pattern is None:
+        return lambda _name: True
+    import re
+
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    compiled = re.compile(regex + r"\Z", re.IGNORECASE | re.DOTALL)
+    return lambda name: bool(compiled.match(name))
