@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from snowlocal import sqlpath
 from snowlocal.account import DATABASE, SCHEMA, TABLE, VIEW, ObjectRef
+from snowlocal.alter import alter_form
 from snowlocal.engine import Context
 from snowlocal.errors import already_exists, does_not_exist_or_not_authorized, insufficient_privileges, not_supported
 from snowlocal.registry import handles
@@ -128,7 +129,7 @@ def create_schema(ctx: Context, cursor: TokenCursor) -> ResultSet:
     return status(f"Schema {ref.leaf} successfully created.")
 
 
-@handles("ALTER", "SCHEMA")
+@alter_form("SCHEMA")
 def alter_schema(ctx: Context, cursor: TokenCursor) -> ResultSet | None:
     # https://docs.snowflake.com/en/sql-reference/sql/alter-schema : managed access
     if not (cursor.contains_words("MANAGED", "ACCESS")):
