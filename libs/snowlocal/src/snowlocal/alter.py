@@ -2,7 +2,8 @@
 
 The registry maps a statement's leading keywords to one handler, but `ALTER TABLE` alone has
 forms owned by several modules (tags and comments, masking policies, and the rest, which go to
-fakesnow), as have `ALTER SCHEMA` (managed access, tags, comments) and `ALTER WAREHOUSE`. Each
+fakesnow), as have `ALTER SCHEMA` (managed access, tags, comments), `ALTER WAREHOUSE` and `ALTER TAG`
+(allowed values; masking policies on a tag). Each
 module appends its form to `ALTER_FORMS[kind]`; the registered handler tries them in order with
 a fresh cursor, and the first that does not decline (return None) answers. When every form
 declines the statement goes on to fakesnow through `sqlpath`, which refuses kinds it does not
@@ -17,7 +18,7 @@ from snowlocal.engine import Context
 from snowlocal.registry import Handler, handles
 from snowlocal.tokens import TokenCursor
 
-KINDS = ("TABLE", "VIEW", "DATABASE", "SCHEMA", "WAREHOUSE")
+KINDS = ("TABLE", "VIEW", "DATABASE", "SCHEMA", "WAREHOUSE", "TAG")
 
 # Sub-handlers per object kind, tried in order; each gets a cursor at the statement's start.
 ALTER_FORMS: dict[str, list[Handler]] = {kind: [] for kind in KINDS}
