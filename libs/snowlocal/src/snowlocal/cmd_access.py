@@ -34,7 +34,7 @@ from snowlocal.errors import (
     not_supported,
     role_not_assigned,
 )
-from snowlocal.privileges import may_grant, may_grant_future, may_grant_role
+from snowlocal.privileges import manages_grants, may_grant, may_grant_future, may_grant_role
 from snowlocal.registry import handles
 from snowlocal.results import ResultSet, columns, like_filter, status
 from snowlocal.tokens import TokenCursor
@@ -404,9 +404,11 @@ def _target(ctx: Context, cursor: TokenCursor) -> _Target:
         # Snowflake accepts ON TABLE for a view: "TABLE" covers views in GRANT's object_type.
         ref = ObjectRef(VIEW, ref.name)
         kind = VIEW
-    if kind in (ROLE, USER):
+    if kind in (ROLE, USER) or manages_grants(ctx.account, ctx.roles()):
+        # MANAGE GRANTS reaches every object, seen or not.
         if ctx.account.get(ref) is None:
-            raise does_not_exist_or_not_authorized(kind.title(), ref.display())
+            label = kind.title() if kind in (ROLE, USER, DATABASE, SCHEMA) else "Object"
+            raise does_not_exist_or_not_authorized(label, ref.display())
     else:
         ctx.require_object(ref)
     return _Target(kind, [ref])
@@ -474,7 +476,7 @@ def _grant_role(ctx: Context, cursor: TokenCursor) -> ResultSet:
     _require_role(ctx, role)
     if grantee_kind == ROLE:
         _require_role(ctx, grantee)
-        if ctx.engine.roles.would_cycle(grantee, role) or grantee == role:
+        if ctx.engine.roles.would_cycle(role, grantee) or grantee == role:
             raise SnowflakeError(
                 3221, "42601", f"SQL execution error:\nGranting role '{role}' to role '{grantee}' would create a cycle."
             )

@@ -123,6 +123,8 @@ def run(ctx: Context, text: str, params: Any) -> ResultSet | FakesnowResult:
         tree = parse_one(text)
     except ParseError as exc:
         raise syntax_error(str(exc).splitlines()[0]) from None
+    except snowflake.connector.errors.ProgrammingError as exc:  # fakesnow's own syntax error
+        raise SnowflakeError(exc.errno or 1003, exc.sqlstate or "42000", exc.msg or str(exc)) from None
     tree = _rewrite_functions(ctx, tree)
     after: Callable[[], None] | None = None
 
