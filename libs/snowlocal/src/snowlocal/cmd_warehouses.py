@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlglot.tokens import TokenType
+from sqlglot.tokenizer_core import TokenType
 
 from snowlocal import sqlpath
 from snowlocal.account import WAREHOUSE, ObjectRef, SecurableObject
