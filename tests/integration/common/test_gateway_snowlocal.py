@@ -199,6 +199,9 @@ def test_a_failing_statement_stops_the_plan_with_a_permanent_error(
     ],
 )
 def test_errors_are_classified(gateway: SnowflakeGateway, sql: str, errno: int) -> None:
+    # After a failure the gateway no longer trusts the session's tag; a successful plan sets it,
+    # so the failing plan below goes out alone and its error names statement 0.
+    gateway.execute_blocking(Plan.of("tag", Statement("SELECT 1")), "gateway-tests/errors")
     with pytest.raises(PermanentSnowflakeError) as caught:
         gateway.execute_blocking(Plan.of("bad", Statement(sql)), "gateway-tests/errors")
     assert caught.value.errno == errno
