@@ -97,6 +97,11 @@ TABLE: list[tuple[str, BaseException, ErrorKind]] = [
         ErrorKind.SESSION,
     ),
     ("252007 renew failed", ce.ProgrammingError(msg="x", errno=252007), ErrorKind.SESSION),
+    (
+        "HTTP 401 token refused",
+        ce.HttpError(msg="401 Unauthorized: post /queries/v1/query-request", errno=290401, sqlstate="08001"),
+        ErrorKind.SESSION,
+    ),
 ]
 
 

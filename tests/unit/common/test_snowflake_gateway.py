@@ -298,6 +298,14 @@ def test_a_lost_session_means_one_new_login_and_one_retry(
     assert server.requests[-1].num_statements == 4
 
 
+def test_a_refused_token_also_means_a_new_login(server: FakeServer, gateway: SnowflakeGateway) -> None:
+    # What the connector raises when the server no longer knows the session (snowlocal restarted).
+    gateway.query_blocking(Statement("SELECT 1"))
+    server.refuse_next.append(ce.HttpError(msg="401 Unauthorized", errno=290401, sqlstate="08001"))
+    assert gateway.query_blocking(Statement("SELECT 1")) == ({"status": "Statement executed successfully."},)
+    assert len(server.connect_calls) == 2
+
+
 def test_the_retry_after_a_new_login_happens_once(server: FakeServer, gateway: SnowflakeGateway) -> None:
     for _ in range(3):
         server.refuse_next.append(ce.ProgrammingError(msg="expired", errno=390114, sqlstate="08001"))

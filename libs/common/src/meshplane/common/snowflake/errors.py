@@ -19,10 +19,11 @@ Where the numbers come from:
 * Server errors are Snowflake's six-digit error codes with their SQLSTATE, as the drivers receive
   them (``ProgrammingError: 002003 (02000): …``); the SQLSTATE classes follow the SQL standard
   that https://docs.snowflake.com/en/developer-guide/sql-api/reference uses for its ``sqlState``.
-* Session codes 3901xx are the ones the Python connector itself reacts to
+* Session codes 390112-390115 are the ones the Python connector itself reacts to
   (``snowflake/connector/network.py``: ``SESSION_EXPIRED_GS_CODE = "390112"``,
-  ``MASTER_TOKEN_EXPIRED_GS_CODE = "390114"``…); a session lasts while its master token is valid,
-  4 hours without activity (https://docs.snowflake.com/en/sql-reference/parameters#client-session-keep-alive).
+  ``MASTER_TOKEN_EXPIRED_GS_CODE = "390114"``…), with 390111 (session no longer exists); a
+  session lasts while its master token is valid, 4 hours without activity
+  (https://docs.snowflake.com/en/sql-reference/parameters#client-session-keep-alive).
 * Client errors 25xxxx are the connector's own (``snowflake/connector/errorcode.py``).
 * HTTP failures surface from the connector as errno ``290000 + status``
   (``ER_HTTP_GENERAL_ERROR``, e.g. 290429 for HTTP 429) once its own retries are used up. When the
@@ -122,9 +123,12 @@ ERROR_CODES: Final[Mapping[int, ErrorCode]] = MappingProxyType(
     }
 )
 
-#: HTTP statuses worth retrying: request timeout, too many requests, and server-side failures.
-#: Others (400 bad request, 401, 403 network policy, 404, 405) will not change on their own.
+#: HTTP statuses worth retrying: request timeout, too many requests, and server-side failures
+#: (every 5xx). 401 means the session token is no longer accepted (snowlocal answers so after a
+#: restart): log in again. Others (400 bad request, 403 network policy, 404, 405) will not change
+#: on their own.
 _TRANSIENT_HTTP: Final = frozenset({408, 429})
+_SESSION_HTTP: Final = frozenset({401})
 
 
 def http_status_of(errno: int | None) -> int | None:
@@ -208,6 +212,8 @@ def _kind(errno: int | None, sqlstate: str | None, *, network: bool) -> ErrorKin
         return known.kind
     status = http_status_of(errno)
     if status is not None:
+        if status in _SESSION_HTTP:
+            return ErrorKind.SESSION
         return ErrorKind.TRANSIENT if status in _TRANSIENT_HTTP or status >= 500 else ErrorKind.PERMANENT
     if sqlstate:
         # SQLSTATE classes: 08 connection exception (but 08004, "server rejected the connection",
