@@ -165,10 +165,17 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
-def _reap(pid: int) -> None:
-    """Collect the exit status if ``pid`` is our child, so no zombie is left behind."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+def _reap(pid: int) -> bool:
+    """Collect ``pid``'s exit status if it is our child; False while it is our child and not reapable yet.
+
+    A JVM's main thread can show as a zombie while its other threads are still exiting; the
+    kernel only lets the parent reap it after the last one, hence the caller polls.
+    """
+    try:
+        reaped, _status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True  # not our child (or already reaped): nothing of it is ours to collect
+    return reaped != 0
 
 
 def _signal(record: ProcessRecord, sig: signal.Signals, *, group: bool) -> None:
@@ -182,9 +189,9 @@ def _signal(record: ProcessRecord, sig: signal.Signals, *, group: bool) -> None:
 def _wait_gone(record: ProcessRecord, *, group: bool, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while True:
-        _reap(record.pid)
         alive = _group_members(record.pid) if group else ([record.pid] if _is_running(record.pid) else [])
-        if not alive:
+        # Gone once it has exited and, if it is our child, has been reaped (no zombie left).
+        if not alive and _reap(record.pid):
             return True
         if time.monotonic() >= deadline:
             return False
@@ -197,7 +204,8 @@ def terminate(record: ProcessRecord, *, grace: float = 30.0) -> bool:
     Returns False, signalling nothing, when the pid no longer belongs to the recorded process.
     """
     if not is_ours(record):
-        _reap(record.pid)
+        if start_ticks(record.pid) == record.start_ticks:
+            _reap(record.pid)  # the recorded process, exited on its own: collect its zombie
         return False
     fields = _stat_fields(record.pid)
     # spawn() makes the process a session and group leader; if it is (still) one, stop the

@@ -50,7 +50,8 @@ def _record_file(state_dir: Path, name: str) -> Path:
     return state_dir / f"{name}{_RECORD_SUFFIX}"
 
 
-def _save(state_dir: Path, record: ProcessRecord) -> None:
+def remember(state_dir: Path, record: ProcessRecord) -> None:
+    """Write the pid file and record of a started process into the state folder."""
     # The record first: a pid file without its record could not be acted on safely.
     _record_file(state_dir, record.name).write_text(record.to_json() + "\n")
     _pid_file(state_dir, record.name).write_text(f"{record.pid}\n")
@@ -98,7 +99,7 @@ def up(state_dir: Path, services: Sequence[ServiceSpec]) -> UpResult:
         missing.append(spec)
     started = start_all(missing) if missing else []
     for service in started:
-        _save(state_dir, service.record)
+        remember(state_dir, service.record)
     return UpResult(already_running=already, started=[service.record for service in started])
 
 
