@@ -15,16 +15,19 @@ The connector then holds one result per statement, fetched in order with ``curso
 those fetches read results that already exist, they execute nothing. Snowflake runs the statements
 in order and stops at the first that fails, so a plan fails as a whole at its first error, with
 the statements before it applied — which is why plans are idempotent and safe to run again.
-A plan of one statement is sent as an ordinary single-statement request.
+A plan of one statement is sent as an ordinary single-statement request. A multi-statement request
+needs a warehouse in the session ("Executing multiple statements in a single query requires that a
+valid warehouse is available in a session", same page), hence the warehouse in the settings.
 
 QUERY_TAG. Every plan runs under the query tag its caller names (service, event id, trace id). The
 gateway remembers the tag its session holds; when a plan needs a different one, it puts
 ``ALTER SESSION SET QUERY_TAG = %(tag)s`` in front of the plan's statements, in the same request —
 the combination Snowflake's own multi-statement example shows
-(https://docs.snowflake.com/en/developer-guide/sql-api/submitting-multiple-statements). Reads
+(https://docs.snowflake.com/en/developer-guide/sql-api/submitting-multiple-statements). The tag is
+a bound value: the connector quotes it (see ``statements`` on client-side binding). Reads
 (:meth:`SnowflakeGateway.query`) are never made multi-statement, because a multi-statement request
-needs a warehouse and SHOW must not wake one; a read whose tag differs sets it with a separate
-``ALTER SESSION`` request first (metadata only, no warehouse).
+needs a warehouse and a SHOW should not depend on one; a read whose tag differs sets it with a
+separate ``ALTER SESSION`` request first (metadata only, no warehouse).
 
 Sessions. One connection per gateway, used by one call at a time (a lock). The connector renews an
 expired session token by itself; when the session is gone for good (390114 and friends, or the
