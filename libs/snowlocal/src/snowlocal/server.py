@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from snowlocal import alter, cmd_access, cmd_objects, cmd_session, cmd_warehouses  # noqa: F401  (registers their handlers)
+from snowlocal import alter, cmd_access, cmd_objects, cmd_session, cmd_warehouses, masking  # noqa: F401  (registers their handlers)
 from snowlocal.engine import FakesnowResult, Result, Session, Snowlocal
 from snowlocal.errors import SnowflakeError, not_supported
 from snowlocal.results import ResultSet
