@@ -63,8 +63,14 @@ def main() -> None:
         with running_snowlocal() as endpoint:
             local = snowflake.connector.connect(**endpoint.connect_kwargs())
             plain = snowflake.connector.connect(
-                account="fakesnow", host=LOCALHOST, port=fakesnow_port, protocol="http", user="fake",
-                password="fake", database="BENCH", schema="PUBLIC",
+                account="fakesnow",
+                host=LOCALHOST,
+                port=fakesnow_port,
+                protocol="http",
+                user="fake",
+                password="fake",
+                database="BENCH",
+                schema="PUBLIC",
                 session_parameters={"nop_regexes": ["^GRANT .*"]},
             )
             lc, pc = local.cursor(), plain.cursor()

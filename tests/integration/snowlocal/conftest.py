@@ -37,7 +37,9 @@ class Sandbox:
             return list(cur.fetchall())
 
     def connect(self, user: str, password: str, **extra: Any) -> SnowflakeConnection:
-        conn = snowflake.connector.connect(**self.endpoint.connect_kwargs(user=user, password=password, **extra))
+        conn = snowflake.connector.connect(
+            **self.endpoint.connect_kwargs(user=user, password=password, **extra)
+        )
         self._connections.append(conn)
         return conn
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
+import snowflake.connector
+
 from tests.integration.snowlocal.conftest import Sandbox, errno_of, query
 
 GRANT_COLUMNS = [
-    "created_on", "privilege", "granted_on", "name", "granted_to", "grantee_name", "grant_option", "granted_by",
+    "created_on",
+    "privilege",
+    "granted_on",
+    "name",
+    "granted_to",
+    "grantee_name",
+    "grant_option",
+    "granted_by",
 ]
 
 
@@ -19,18 +29,24 @@ def test_system_role_hierarchy(sandbox: Sandbox) -> None:
     of_sysadmin = {(r[2], r[3]) for r in sandbox.sql("SHOW GRANTS OF ROLE SYSADMIN")}
     assert ("ROLE", "ACCOUNTADMIN") in of_sysadmin
     assert ("ROLE", "SECURITYADMIN") in {(r[2], r[3]) for r in sandbox.sql("SHOW GRANTS OF ROLE USERADMIN")}
-    assert ("ROLE", "ACCOUNTADMIN") in {(r[2], r[3]) for r in sandbox.sql("SHOW GRANTS OF ROLE SECURITYADMIN")}
+    assert ("ROLE", "ACCOUNTADMIN") in {
+        (r[2], r[3]) for r in sandbox.sql("SHOW GRANTS OF ROLE SECURITYADMIN")
+    }
     # ACCOUNTADMIN inherits everything below it, USERADMIN nothing above it.
     assert query(sandbox.admin, "SELECT IS_ROLE_IN_SESSION('USERADMIN'), IS_ROLE_IN_SESSION('PUBLIC')") == [
         (True, True)
     ]
     sandbox.sql("USE ROLE USERADMIN")
-    assert query(sandbox.admin, "SELECT IS_ROLE_IN_SESSION('SYSADMIN'), CURRENT_ROLE()") == [(False, "USERADMIN")]
+    assert query(sandbox.admin, "SELECT IS_ROLE_IN_SESSION('SYSADMIN'), CURRENT_ROLE()") == [
+        (False, "USERADMIN")
+    ]
 
 
 def test_create_role_and_user_and_use_role(sandbox: Sandbox) -> None:
     role, other = sandbox.name("ANALYST"), sandbox.name("OTHER")
-    assert sandbox.sql(f"CREATE ROLE {role} COMMENT = 'reads things'") == [(f"Role {role} successfully created.",)]
+    assert sandbox.sql(f"CREATE ROLE {role} COMMENT = 'reads things'") == [
+        (f"Role {role} successfully created.",)
+    ]
     sandbox.sql(f"CREATE ROLE IF NOT EXISTS {role}")
     sandbox.sql(f"CREATE ROLE {other}")
     assert errno_of(sandbox.admin, f"CREATE ROLE {role}") == 2002
@@ -40,7 +56,8 @@ def test_create_role_and_user_and_use_role(sandbox: Sandbox) -> None:
     query(conn, "USE ROLE PUBLIC")
     assert query(conn, "SELECT CURRENT_ROLE()") == [("PUBLIC",)]
     shown = {r[1]: r for r in sandbox.sql(f"SHOW ROLES LIKE '{role}'")}
-    assert shown[role][-1] == "reads things" and shown[role][-2] == "ACCOUNTADMIN"
+    assert shown[role][-1] == "reads things"
+    assert shown[role][-2] == "ACCOUNTADMIN"
     assert columns_of(sandbox, "SHOW ROLES")[:4] == ["created_on", "name", "is_default", "is_current"]
     users = {r[0]: r for r in sandbox.sql("SHOW USERS")}
     assert any(name.startswith(f"U_{role}") for name in users)
@@ -53,14 +70,9 @@ def test_login_with_a_role_not_granted_is_refused(sandbox: Sandbox) -> None:
     sandbox.sql(f"CREATE ROLE {role}")
     user = sandbox.name("LONELY")
     sandbox.sql(f"CREATE USER {user} PASSWORD = 'pw'")
-    import snowflake.connector
-
-    try:
+    with pytest.raises(snowflake.connector.errors.Error) as failure:
         sandbox.connect(user, "pw", role=role)
-    except snowflake.connector.errors.Error as exc:
-        assert exc.errno == 3013
-    else:
-        raise AssertionError("login with a role the user lacks must fail")
+    assert failure.value.errno == 3013
 
 
 def test_role_grants_and_cycles(sandbox: Sandbox) -> None:
@@ -68,8 +80,12 @@ def test_role_grants_and_cycles(sandbox: Sandbox) -> None:
     sandbox.sql(f"CREATE ROLE {parent}")
     sandbox.sql(f"CREATE ROLE {child}")
     sandbox.sql(f"GRANT ROLE {child} TO ROLE {parent}")
-    assert (child, "ROLE", parent) in {(r[1], r[2], r[3]) for r in sandbox.sql(f"SHOW GRANTS OF ROLE {child}")}
-    assert ("USAGE", "ROLE", child) in {(r[1], r[2], r[3]) for r in sandbox.sql(f"SHOW GRANTS TO ROLE {parent}")}
+    assert (child, "ROLE", parent) in {
+        (r[1], r[2], r[3]) for r in sandbox.sql(f"SHOW GRANTS OF ROLE {child}")
+    }
+    assert ("USAGE", "ROLE", child) in {
+        (r[1], r[2], r[3]) for r in sandbox.sql(f"SHOW GRANTS TO ROLE {parent}")
+    }
     assert errno_of(sandbox.admin, f"GRANT ROLE {parent} TO ROLE {child}") == 3221
     sandbox.sql(f"REVOKE ROLE {child} FROM ROLE {parent}")
     assert sandbox.sql(f"SHOW GRANTS OF ROLE {child}") == []
@@ -80,7 +96,9 @@ def test_ownership_and_show_grants(sandbox: Sandbox) -> None:
     sandbox.sql("USE ROLE SYSADMIN")
     sandbox.sql(f"CREATE DATABASE {db}")
     on_db = sandbox.sql(f"SHOW GRANTS ON DATABASE {db}")
-    assert [(r[1], r[2], r[3], r[4], r[5]) for r in on_db] == [("OWNERSHIP", "DATABASE", db, "ROLE", "SYSADMIN")]
+    assert [(r[1], r[2], r[3], r[4], r[5]) for r in on_db] == [
+        ("OWNERSHIP", "DATABASE", db, "ROLE", "SYSADMIN")
+    ]
     assert columns_of(sandbox, f"SHOW GRANTS ON DATABASE {db}") == GRANT_COLUMNS
     sandbox.sql("USE ROLE ACCOUNTADMIN")
     sandbox.sql(f"CREATE ROLE {role}")
@@ -166,7 +184,9 @@ def test_future_grants_are_shown_and_applied(sandbox: Sandbox) -> None:
     assert ("SELECT", role) in {(r[1], r[5]) for r in sandbox.sql(f"SHOW GRANTS ON TABLE {db}.PUBLIC.LATER")}
     sandbox.sql(f"REVOKE SELECT ON FUTURE TABLES IN SCHEMA {db}.PUBLIC FROM ROLE {role}")
     sandbox.sql(f"CREATE TABLE {db}.PUBLIC.LATER2 (A INT)")
-    assert ("SELECT", role) not in {(r[1], r[5]) for r in sandbox.sql(f"SHOW GRANTS ON TABLE {db}.PUBLIC.LATER2")}
+    assert ("SELECT", role) not in {
+        (r[1], r[5]) for r in sandbox.sql(f"SHOW GRANTS ON TABLE {db}.PUBLIC.LATER2")
+    }
 
 
 def test_grant_on_all_tables_in_schema(sandbox: Sandbox) -> None:

@@ -53,4 +53,6 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         assert [(r[1], r[2]) for r in future] == [("SELECT", "TABLE")]
         assert "GONE" not in {r[1] for r in databases}
         # The user and its role came back too: it logs in with them.
-        assert _run(endpoint.connect_kwargs(user="KU", password="pw"), "SELECT CURRENT_ROLE()") == [[("KEEPER",)]]
+        assert _run(endpoint.connect_kwargs(user="KU", password="pw"), "SELECT CURRENT_ROLE()") == [
+            [("KEEPER",)]
+        ]

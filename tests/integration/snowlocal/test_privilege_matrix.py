@@ -35,7 +35,11 @@ def test_grant_reaches_a_role_through_the_hierarchy(sandbox: Sandbox) -> None:
     db, child, parent = _product(sandbox), sandbox.name("CHILD"), sandbox.name("PARENT")
     sandbox.sql(f"CREATE ROLE {child}")
     sandbox.sql(f"CREATE ROLE {parent}")
-    for grant in (f"USAGE ON DATABASE {db}", f"USAGE ON SCHEMA {db}.PUBLIC", f"SELECT ON TABLE {db}.PUBLIC.ORDERS"):
+    for grant in (
+        f"USAGE ON DATABASE {db}",
+        f"USAGE ON SCHEMA {db}.PUBLIC",
+        f"SELECT ON TABLE {db}.PUBLIC.ORDERS",
+    ):
         sandbox.sql(f"GRANT {grant} TO ROLE {child}")
     conn = sandbox.user_with_role(parent)
     assert errno_of(conn, f"SELECT * FROM {db}.PUBLIC.ORDERS") == 2003
@@ -52,7 +56,9 @@ def test_future_grant_covers_a_table_created_after_it(sandbox: Sandbox) -> None:
     sandbox.sql(f"GRANT USAGE ON SCHEMA {db}.PUBLIC TO ROLE {role}")
     sandbox.sql(f"GRANT SELECT ON FUTURE TABLES IN SCHEMA {db}.PUBLIC TO ROLE {role}")
     conn = sandbox.user_with_role(role)
-    assert errno_of(conn, f"SELECT * FROM {db}.PUBLIC.ORDERS") == 2003, "future grants do not reach existing tables"
+    assert errno_of(conn, f"SELECT * FROM {db}.PUBLIC.ORDERS") == 2003, (
+        "future grants do not reach existing tables"
+    )
     sandbox.sql(f"CREATE TABLE {db}.PUBLIC.LATER (X INT)")
     sandbox.sql(f"INSERT INTO {db}.PUBLIC.LATER VALUES (5)")
     assert query(conn, f"SELECT X FROM {db}.PUBLIC.LATER") == [(5,)]
@@ -62,7 +68,11 @@ def test_secure_view_reader_needs_no_grant_on_its_base_table(sandbox: Sandbox) -
     db, role = _product(sandbox), sandbox.name("VIEWER")
     sandbox.sql(f"CREATE SECURE VIEW {db}.PUBLIC.ORDER_IDS AS SELECT ID FROM {db}.PUBLIC.ORDERS")
     sandbox.sql(f"CREATE ROLE {role}")
-    for grant in (f"USAGE ON DATABASE {db}", f"USAGE ON SCHEMA {db}.PUBLIC", f"SELECT ON VIEW {db}.PUBLIC.ORDER_IDS"):
+    for grant in (
+        f"USAGE ON DATABASE {db}",
+        f"USAGE ON SCHEMA {db}.PUBLIC",
+        f"SELECT ON VIEW {db}.PUBLIC.ORDER_IDS",
+    ):
         sandbox.sql(f"GRANT {grant} TO ROLE {role}")
     conn = sandbox.user_with_role(role)
     assert query(conn, f"SELECT ID FROM {db}.PUBLIC.ORDER_IDS") == [(1,)]
@@ -74,7 +84,11 @@ def test_secure_view_reader_needs_no_grant_on_its_base_table(sandbox: Sandbox) -
 def test_writes_need_their_own_privileges(sandbox: Sandbox) -> None:
     db, role = _product(sandbox), sandbox.name("WRITER")
     sandbox.sql(f"CREATE ROLE {role}")
-    for grant in (f"USAGE ON DATABASE {db}", f"USAGE ON SCHEMA {db}.PUBLIC", f"SELECT ON TABLE {db}.PUBLIC.ORDERS"):
+    for grant in (
+        f"USAGE ON DATABASE {db}",
+        f"USAGE ON SCHEMA {db}.PUBLIC",
+        f"SELECT ON TABLE {db}.PUBLIC.ORDERS",
+    ):
         sandbox.sql(f"GRANT {grant} TO ROLE {role}")
     conn = sandbox.user_with_role(role)
     assert errno_of(conn, f"INSERT INTO {db}.PUBLIC.ORDERS VALUES (2, 'b')") == 3001

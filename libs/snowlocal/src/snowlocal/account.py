@@ -158,7 +158,9 @@ class Account:
     role_graph_version: int = 0
 
     # -- objects ---------------------------------------------------------------------------
-    def add_object(self, ref: ObjectRef, owner: str, comment: str | None = None, **properties: Any) -> SecurableObject:
+    def add_object(
+        self, ref: ObjectRef, owner: str, comment: str | None = None, **properties: Any
+    ) -> SecurableObject:
         obj = SecurableObject(ref=ref, created_on=time.time(), comment=comment, properties=dict(properties))
         self.objects[ref] = obj
         self.grants.setdefault(ref, {})
@@ -202,7 +204,9 @@ class Account:
         return [
             o
             for r, o in self.objects.items()
-            if _is_inside(r, parent) and len(r.name) == len(parent.name) + 1 and (kind is None or r.kind == kind)
+            if _is_inside(r, parent)
+            and len(r.name) == len(parent.name) + 1
+            and (kind is None or r.kind == kind)
         ]
 
     def of_kind(self, kind: str) -> list[SecurableObject]:
@@ -226,7 +230,9 @@ class Account:
         existing = grants.get((privilege, role))
         if existing is not None and (existing.grant_option or not grant_option):
             return  # granting what is already held changes nothing, as in Snowflake
-        grants[(privilege, role)] = PrivilegeGrant(privilege, ref, role, grant_option, granted_by, time.time())
+        grants[(privilege, role)] = PrivilegeGrant(
+            privilege, ref, role, grant_option, granted_by, time.time()
+        )
 
     def revoke(self, privilege: str, ref: ObjectRef, role: str, grant_option_only: bool = False) -> None:
         grants = self.grants.get(ref, {})
@@ -248,7 +254,11 @@ class Account:
 
     # -- roles -----------------------------------------------------------------------------
     def roles_granted_to(self, grantee_kind: str, grantee: str) -> list[str]:
-        return [g.role for g in self.role_grants.values() if g.grantee_kind == grantee_kind and g.grantee == grantee]
+        return [
+            g.role
+            for g in self.role_grants.values()
+            if g.grantee_kind == grantee_kind and g.grantee == grantee
+        ]
 
     def grant_role(self, role: str, grantee_kind: str, grantee: str, granted_by: str) -> None:
         key = (role, grantee_kind, grantee)
@@ -262,15 +272,15 @@ class Account:
 
     def drop_role(self, role: str) -> None:
         """A dropped role's grants go with it; what it owned passes to the role that dropped it."""
-        for key in [k for k in self.role_grants if k[0] == role or (k[1] == ROLE and k[2] == role)]:
-            del self.role_grants[key]
+        for role_key in [k for k in self.role_grants if k[0] == role or (k[1] == ROLE and k[2] == role)]:
+            del self.role_grants[role_key]
         self.role_graph_version += 1
-        for key in [k for k in self.future_grants if k[3] == role]:
-            del self.future_grants[key]
+        for future_key in [k for k in self.future_grants if k[3] == role]:
+            del self.future_grants[future_key]
         self.remove_object(ObjectRef(ROLE, (role,)))
         for grants in self.grants.values():
-            for key in [k for k in grants if k[1] == role and k[0] != OWNERSHIP]:
-                del grants[key]
+            for grant_key in [k for k in grants if k[1] == role and k[0] != OWNERSHIP]:
+                del grants[grant_key]
 
     # -- persistence -----------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -288,7 +298,8 @@ class Account:
                 for tag, v in values.items()
             ],
             "column_policies": [
-                {"target": _target_to_json(t), "policy": _ref_to_json(p)} for t, p in self.column_policies.items()
+                {"target": _target_to_json(t), "policy": _ref_to_json(p)}
+                for t, p in self.column_policies.items()
             ],
             "tag_policies": [
                 {"tag": _ref_to_json(t), "policies": [_ref_to_json(p) for p in ps]}
@@ -307,11 +318,17 @@ class Account:
             account.users[u["name"]] = User(**u)
         for g in data["grants"]:
             ref = _ref_from_json(g["on"])
-            grant = PrivilegeGrant(g["privilege"], ref, g["grantee"], g["grant_option"], g["granted_by"], g["created_on"])
+            grant = PrivilegeGrant(
+                g["privilege"], ref, g["grantee"], g["grant_option"], g["granted_by"], g["created_on"]
+            )
             account.grants.setdefault(ref, {})[(grant.privilege, grant.grantee)] = grant
         for f in data["future_grants"]:
             fg = FutureGrant(
-                f["privilege"], f["object_kind"], _ref_from_json(f["container"]), f["grantee"], f["grant_option"],
+                f["privilege"],
+                f["object_kind"],
+                _ref_from_json(f["container"]),
+                f["grantee"],
+                f["grant_option"],
                 f["created_on"],
             )
             account.future_grants[(fg.privilege, fg.object_kind, fg.container, fg.grantee)] = fg
@@ -351,7 +368,9 @@ def _is_inside(ref: ObjectRef, parent: ObjectRef) -> bool:
 
 
 def _regrant(grant: PrivilegeGrant, ref: ObjectRef) -> PrivilegeGrant:
-    return PrivilegeGrant(grant.privilege, ref, grant.grantee, grant.grant_option, grant.granted_by, grant.created_on)
+    return PrivilegeGrant(
+        grant.privilege, ref, grant.grantee, grant.grant_option, grant.granted_by, grant.created_on
+    )
 
 
 def _ref_to_json(ref: ObjectRef) -> list[Any]:

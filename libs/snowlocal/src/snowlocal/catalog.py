@@ -45,9 +45,9 @@ def detach_database(engine: Snowlocal, name: str) -> None:
     """Forget a database in DuckDB; sessions using it are left with no current database."""
     for session in engine.sessions.values():
         if session.conn.database == name:
-            session.conn._duck_conn.execute("USE memory.main")  # noqa: SLF001
+            session.conn._duck_conn.execute("USE memory.main")
             session.conn.database = None
-            session.conn._schema = None  # noqa: SLF001
+            session.conn._schema = None
             session.conn.database_set = False
             session.conn.schema_set = False
     duck = engine.fs.duck_conn

@@ -22,12 +22,13 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
     data_dir: Annotated[
-        Path | None, typer.Option(help="Keep objects, data and grants here across restarts (default: in memory).")
+        Path | None,
+        typer.Option(help="Keep objects, data and grants here across restarts (default: in memory)."),
     ] = None,
     admin_user: Annotated[str, typer.Option(envvar="SNOWLOCAL_ADMIN_USER", help="Bootstrap user.")] = "ADMIN",
     admin_password: Annotated[
         str, typer.Option(envvar="SNOWLOCAL_ADMIN_PASSWORD", help="Bootstrap user's password.")
-    ] = "admin",
+    ] = "admin",  # noqa: S107 - the documented login of a local test account
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
     """Serve the connector's HTTP protocol (connect with host, port and protocol='http')."""

@@ -43,15 +43,37 @@ from snowlocal.tokens import TokenCursor
 # https://docs.snowflake.com/en/user-guide/security-access-control-privileges
 PRIVILEGES: dict[str, tuple[str, ...]] = {
     ACCOUNT: (
-        "CREATE DATABASE", "CREATE ROLE", "CREATE USER", "CREATE WAREHOUSE", "CREATE SHARE", "IMPORT SHARE",
-        "MANAGE GRANTS", "APPLY MASKING POLICY", "APPLY TAG", "EXECUTE TASK", "MONITOR USAGE",
-        "CREATE INTEGRATION", "MONITOR EXECUTION",
+        "CREATE DATABASE",
+        "CREATE ROLE",
+        "CREATE USER",
+        "CREATE WAREHOUSE",
+        "CREATE SHARE",
+        "IMPORT SHARE",
+        "MANAGE GRANTS",
+        "APPLY MASKING POLICY",
+        "APPLY TAG",
+        "EXECUTE TASK",
+        "MONITOR USAGE",
+        "CREATE INTEGRATION",
+        "MONITOR EXECUTION",
     ),
     DATABASE: ("USAGE", "MONITOR", "CREATE SCHEMA", "MODIFY", "CREATE DATABASE ROLE"),
     SCHEMA: (
-        "USAGE", "MONITOR", "MODIFY", "CREATE TABLE", "CREATE VIEW", "CREATE TAG", "CREATE MASKING POLICY",
-        "CREATE SEQUENCE", "CREATE STAGE", "CREATE FILE FORMAT", "CREATE FUNCTION", "CREATE PROCEDURE",
-        "CREATE MATERIALIZED VIEW", "CREATE TASK", "CREATE STREAM",
+        "USAGE",
+        "MONITOR",
+        "MODIFY",
+        "CREATE TABLE",
+        "CREATE VIEW",
+        "CREATE TAG",
+        "CREATE MASKING POLICY",
+        "CREATE SEQUENCE",
+        "CREATE STAGE",
+        "CREATE FILE FORMAT",
+        "CREATE FUNCTION",
+        "CREATE PROCEDURE",
+        "CREATE MATERIALIZED VIEW",
+        "CREATE TASK",
+        "CREATE STREAM",
     ),
     TABLE: ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "REBUILD", "EVOLVE SCHEMA"),
     VIEW: ("SELECT", "REFERENCES"),
@@ -60,8 +82,14 @@ PRIVILEGES: dict[str, tuple[str, ...]] = {
     MASKING_POLICY: ("APPLY",),
 }
 _KINDS = {
-    "DATABASE": DATABASE, "SCHEMA": SCHEMA, "TABLE": TABLE, "VIEW": VIEW, "WAREHOUSE": WAREHOUSE, "TAG": TAG,
-    "ROLE": ROLE, "USER": USER,
+    "DATABASE": DATABASE,
+    "SCHEMA": SCHEMA,
+    "TABLE": TABLE,
+    "VIEW": VIEW,
+    "WAREHOUSE": WAREHOUSE,
+    "TAG": TAG,
+    "ROLE": ROLE,
+    "USER": USER,
 }
 _PLURALS = {"SCHEMAS": SCHEMA, "TABLES": TABLE, "VIEWS": VIEW, "TAGS": TAG}
 _FUTURE_KINDS = (SCHEMA, TABLE, VIEW)
@@ -203,14 +231,28 @@ def use_secondary_roles(ctx: Context, cursor: TokenCursor) -> ResultSet:
 
 # -- users -----------------------------------------------------------------------------------
 _USER_PROPERTIES = {
-    "PASSWORD": "password", "DEFAULT_ROLE": "default_role", "DEFAULT_WAREHOUSE": "default_warehouse",
-    "DEFAULT_NAMESPACE": "default_namespace", "LOGIN_NAME": "login_name", "DISPLAY_NAME": "display_name",
-    "EMAIL": "email", "COMMENT": "comment", "DISABLED": "disabled",
+    "PASSWORD": "password",
+    "DEFAULT_ROLE": "default_role",
+    "DEFAULT_WAREHOUSE": "default_warehouse",
+    "DEFAULT_NAMESPACE": "default_namespace",
+    "LOGIN_NAME": "login_name",
+    "DISPLAY_NAME": "display_name",
+    "EMAIL": "email",
+    "COMMENT": "comment",
+    "DISABLED": "disabled",
 }
 # Accepted and ignored: they change nothing snowlocal models.
 _IGNORED_USER_PROPERTIES = {
-    "MUST_CHANGE_PASSWORD", "FIRST_NAME", "LAST_NAME", "TYPE", "RSA_PUBLIC_KEY", "RSA_PUBLIC_KEY_2",
-    "DEFAULT_SECONDARY_ROLES", "DAYS_TO_EXPIRY", "MINS_TO_UNLOCK", "NETWORK_POLICY",
+    "MUST_CHANGE_PASSWORD",
+    "FIRST_NAME",
+    "LAST_NAME",
+    "TYPE",
+    "RSA_PUBLIC_KEY",
+    "RSA_PUBLIC_KEY_2",
+    "DEFAULT_SECONDARY_ROLES",
+    "DAYS_TO_EXPIRY",
+    "MINS_TO_UNLOCK",
+    "NETWORK_POLICY",
 }
 
 
@@ -309,8 +351,13 @@ def alter_user(ctx: Context, cursor: TokenCursor) -> ResultSet:
     user = ctx.account.users[name]
     if cursor.accept("SET"):
         props = _user_properties(cursor)
-        if not (own or (name == ctx.session.user and set(props) <= {"default_role", "default_warehouse",
-                                                                        "default_namespace"})):
+        if not (
+            own
+            or (
+                name == ctx.session.user
+                and set(props) <= {"default_role", "default_warehouse", "default_namespace"}
+            )
+        ):
             raise insufficient_privileges(f"operate on user '{name}'")
         for key, value in props.items():
             setattr(user, key, value)
@@ -380,7 +427,9 @@ def _target(ctx: Context, cursor: TokenCursor) -> _Target:
         future = cursor.accept("FUTURE")
         kind = _kind(cursor, plural=True)
         cursor.expect("IN")
-        container_kind = SCHEMA if cursor.accept("SCHEMA") else DATABASE if cursor.accept("DATABASE") else None
+        container_kind = (
+            SCHEMA if cursor.accept("SCHEMA") else DATABASE if cursor.accept("DATABASE") else None
+        )
         if container_kind is None:
             raise cursor.error("SCHEMA or DATABASE")
         container = _object_ref(ctx, container_kind, cursor)
@@ -392,15 +441,23 @@ def _target(ctx: Context, cursor: TokenCursor) -> _Target:
         if container_kind == SCHEMA:
             refs = [o.ref for o in ctx.account.children(container, kind)]
         else:
-            refs = [
-                o.ref
-                for schema in ctx.account.children(container, SCHEMA)
-                for o in ctx.account.children(schema.ref, kind)
-            ] if kind != SCHEMA else [o.ref for o in ctx.account.children(container, SCHEMA)]
+            refs = (
+                [
+                    o.ref
+                    for schema in ctx.account.children(container, SCHEMA)
+                    for o in ctx.account.children(schema.ref, kind)
+                ]
+                if kind != SCHEMA
+                else [o.ref for o in ctx.account.children(container, SCHEMA)]
+            )
         return _Target(kind, sorted(refs, key=lambda r: r.name))
     kind = _kind(cursor)
     ref = _object_ref(ctx, kind, cursor)
-    if kind == TABLE and ctx.account.get(ref) is None and ctx.account.get(ObjectRef(VIEW, ref.name)) is not None:
+    if (
+        kind == TABLE
+        and ctx.account.get(ref) is None
+        and ctx.account.get(ObjectRef(VIEW, ref.name)) is not None
+    ):
         # Snowflake accepts ON TABLE for a view: "TABLE" covers views in GRANT's object_type.
         ref = ObjectRef(VIEW, ref.name)
         kind = VIEW
@@ -441,15 +498,18 @@ def grant(ctx: Context, cursor: TokenCursor) -> ResultSet:
     roles = ctx.roles()
     if target.future_in is not None:
         if not may_grant_future(ctx.account, roles, target.future_in):
-            raise insufficient_privileges(f"operate on {target.future_in.kind.lower()} '{target.future_in.leaf}'")
+            raise insufficient_privileges(
+                f"operate on {target.future_in.kind.lower()} '{target.future_in.leaf}'"
+            )
         for privilege in expanded:
             key = (privilege, target.kind, target.future_in, role)
             import time
 
             from snowlocal.account import FutureGrant
 
-            ctx.account.future_grants[key] = FutureGrant(privilege, target.kind, target.future_in, role, grant_option,
-                                                         time.time())
+            ctx.account.future_grants[key] = FutureGrant(
+                privilege, target.kind, target.future_in, role, grant_option, time.time()
+            )
         ctx.mark_changed()
         return status("Statement executed successfully.")
     for ref in target.refs:
@@ -478,7 +538,9 @@ def _grant_role(ctx: Context, cursor: TokenCursor) -> ResultSet:
         _require_role(ctx, grantee)
         if ctx.engine.roles.would_cycle(role, grantee) or grantee == role:
             raise SnowflakeError(
-                3221, "42601", f"SQL execution error:\nGranting role '{role}' to role '{grantee}' would create a cycle."
+                3221,
+                "42601",
+                f"SQL execution error:\nGranting role '{role}' to role '{grantee}' would create a cycle.",
             )
     else:
         _require_user(ctx, grantee)
@@ -503,13 +565,18 @@ def _grant_ownership(ctx: Context, cursor: TokenCursor) -> ResultSet:
     roles = ctx.roles()
     if target.future_in is not None:
         if not may_grant_future(ctx.account, roles, target.future_in):
-            raise insufficient_privileges(f"operate on {target.future_in.kind.lower()} '{target.future_in.leaf}'")
+            raise insufficient_privileges(
+                f"operate on {target.future_in.kind.lower()} '{target.future_in.leaf}'"
+            )
         import time
 
         from snowlocal.account import FutureGrant
 
-        for key in [k for k in ctx.account.future_grants if k[0] == OWNERSHIP and k[1] == target.kind
-                    and k[2] == target.future_in]:
+        for key in [
+            k
+            for k in ctx.account.future_grants
+            if k[0] == OWNERSHIP and k[1] == target.kind and k[2] == target.future_in
+        ]:
             del ctx.account.future_grants[key]
         ctx.account.future_grants[(OWNERSHIP, target.kind, target.future_in, role)] = FutureGrant(
             OWNERSHIP, target.kind, target.future_in, role, False, time.time()
@@ -519,8 +586,11 @@ def _grant_ownership(ctx: Context, cursor: TokenCursor) -> ResultSet:
     if target.kind == ACCOUNT:
         raise invalid_value("Invalid privilege OWNERSHIP on ACCOUNT.")
     for ref in target.refs:
-        if not (ctx.has(OWNERSHIP, ref) or may_grant(ctx.account, roles, OWNERSHIP, ref) and
-                ctx.has("MANAGE GRANTS", ACCOUNT_REF)):
+        if not (
+            ctx.has(OWNERSHIP, ref)
+            or (may_grant(ctx.account, roles, OWNERSHIP, ref)
+            and ctx.has("MANAGE GRANTS", ACCOUNT_REF))
+        ):
             raise insufficient_privileges(f"operate on {ref.kind.lower()} '{ref.leaf}'")
         outbound = [g for g in ctx.account.grants_on(ref) if g.privilege != OWNERSHIP]
         if outbound and mode is None:
@@ -560,7 +630,9 @@ def revoke(ctx: Context, cursor: TokenCursor) -> ResultSet:
     roles = ctx.roles()
     if target.future_in is not None:
         if not may_grant_future(ctx.account, roles, target.future_in):
-            raise insufficient_privileges(f"operate on {target.future_in.kind.lower()} '{target.future_in.leaf}'")
+            raise insufficient_privileges(
+                f"operate on {target.future_in.kind.lower()} '{target.future_in.leaf}'"
+            )
         for privilege in expanded:
             ctx.account.future_grants.pop((privilege, target.kind, target.future_in, role), None)
         ctx.mark_changed()
@@ -600,8 +672,14 @@ def _revoke_role(ctx: Context, cursor: TokenCursor) -> ResultSet:
 
 # -- SHOW -------------------------------------------------------------------------------------
 _GRANT_COLUMNS = columns(
-    "created_on:timestamp_ltz", "privilege", "granted_on", "name", "granted_to", "grantee_name",
-    "grant_option", "granted_by",
+    "created_on:timestamp_ltz",
+    "privilege",
+    "granted_on",
+    "name",
+    "granted_to",
+    "grantee_name",
+    "grant_option",
+    "granted_by",
 )
 
 
@@ -618,8 +696,16 @@ def show_grants(ctx: Context, cursor: TokenCursor) -> ResultSet:
         cursor.expect_end()
         _require_role(ctx, role)
         rows = [
-            (g.created_on, g.privilege, _granted_on(g.on.kind), g.on.display() or ACCOUNT_NAME, ROLE, role,
-             str(g.grant_option).lower(), g.granted_by)
+            (
+                g.created_on,
+                g.privilege,
+                _granted_on(g.on.kind),
+                g.on.display() or ACCOUNT_NAME,
+                ROLE,
+                role,
+                str(g.grant_option).lower(),
+                g.granted_by,
+            )
             for g in ctx.account.grants_to(role)
         ]
         rows += [
@@ -633,26 +719,33 @@ def show_grants(ctx: Context, cursor: TokenCursor) -> ResultSet:
         cursor.expect_end()
         _require_user(ctx, user)
         cols = columns(
-            "created_on:timestamp_ltz", "privilege", "granted_on", "name", "role", "granted_to", "grantee_name",
-            "grant_option", "granted_by",
+            "created_on:timestamp_ltz",
+            "privilege",
+            "granted_on",
+            "name",
+            "role",
+            "granted_to",
+            "grantee_name",
+            "grant_option",
+            "granted_by",
         )
-        rows = [
+        user_rows: list[tuple[object, ...]] = [
             (rg.created_on, "USAGE", ROLE, rg.role, rg.role, USER, user, "false", rg.granted_by)
             for rg in ctx.account.role_grants.values()
             if rg.grantee_kind == USER and rg.grantee == user
         ]
-        return ResultSet(cols, rows)
+        return ResultSet(cols, user_rows)
     if cursor.accept("OF", "ROLE"):
         role = cursor.name_part()
         cursor.expect_end()
         _require_role(ctx, role)
         cols = columns("created_on:timestamp_ltz", "role", "granted_to", "grantee_name", "granted_by")
-        rows = [
+        of_rows: list[tuple[object, ...]] = [
             (rg.created_on, rg.role, rg.grantee_kind, rg.grantee, rg.granted_by)
             for rg in ctx.account.role_grants.values()
             if rg.role == role
         ]
-        return ResultSet(cols, rows)
+        return ResultSet(cols, of_rows)
     if cursor.peek("ON"):
         target = _target(ctx, cursor)
         cursor.expect_end()
@@ -660,8 +753,16 @@ def show_grants(ctx: Context, cursor: TokenCursor) -> ResultSet:
             raise not_supported("SHOW GRANTS ON ALL/FUTURE")
         ref = target.refs[0]
         rows = [
-            (g.created_on, g.privilege, _granted_on(ref.kind), ref.display() or ACCOUNT_NAME, ROLE, g.grantee,
-             str(g.grant_option).lower(), g.granted_by)
+            (
+                g.created_on,
+                g.privilege,
+                _granted_on(ref.kind),
+                ref.display() or ACCOUNT_NAME,
+                ROLE,
+                g.grantee,
+                str(g.grant_option).lower(),
+                g.granted_by,
+            )
             for g in ctx.account.grants_on(ref)
         ]
         return ResultSet(_GRANT_COLUMNS, sorted(rows, key=lambda r: (r[0], r[1], r[5])))
@@ -679,11 +780,24 @@ def show_future_grants(ctx: Context, cursor: TokenCursor) -> ResultSet:
     cursor.expect_end()
     ctx.require_object(container)
     cols = columns(
-        "created_on:timestamp_ltz", "privilege", "grant_on", "name", "grant_to", "grantee_name", "grant_option"
+        "created_on:timestamp_ltz",
+        "privilege",
+        "grant_on",
+        "name",
+        "grant_to",
+        "grantee_name",
+        "grant_option",
     )
     rows = [
-        (f.created_on, f.privilege, f.object_kind, f"{container.display()}.<{f.object_kind}>", ROLE, f.grantee,
-         str(f.grant_option).lower())
+        (
+            f.created_on,
+            f.privilege,
+            f.object_kind,
+            f"{container.display()}.<{f.object_kind}>",
+            ROLE,
+            f.grantee,
+            str(f.grant_option).lower(),
+        )
         for f in ctx.account.future_grants.values()
         if f.container == container
     ]
@@ -698,8 +812,16 @@ def show_roles(ctx: Context, cursor: TokenCursor) -> ResultSet:
     cursor.expect_end()
     match = like_filter(pattern)
     cols = columns(
-        "created_on:timestamp_ltz", "name", "is_default", "is_current", "is_inherited", "assigned_to_users:fixed",
-        "granted_to_roles:fixed", "granted_roles:fixed", "owner", "comment",
+        "created_on:timestamp_ltz",
+        "name",
+        "is_default",
+        "is_current",
+        "is_inherited",
+        "assigned_to_users:fixed",
+        "granted_to_roles:fixed",
+        "granted_roles:fixed",
+        "owner",
+        "comment",
     )
     user = ctx.account.users.get(ctx.session.user)
     inherited = ctx.engine.roles.closure(ctx.session.role)
@@ -709,16 +831,20 @@ def show_roles(ctx: Context, cursor: TokenCursor) -> ResultSet:
         if not match(name):
             continue
         grants = ctx.account.role_grants.values()
-        rows.append((
-            obj.created_on, name,
-            "Y" if user is not None and user.default_role == name else "N",
-            "Y" if name == ctx.session.role else "N",
-            "Y" if name in inherited and name != ctx.session.role else "N",
-            sum(1 for g in grants if g.role == name and g.grantee_kind == USER),
-            sum(1 for g in grants if g.role == name and g.grantee_kind == ROLE),
-            sum(1 for g in grants if g.grantee == name and g.grantee_kind == ROLE),
-            ctx.account.owner(obj.ref) or "", obj.comment or "",
-        ))
+        rows.append(
+            (
+                obj.created_on,
+                name,
+                "Y" if user is not None and user.default_role == name else "N",
+                "Y" if name == ctx.session.role else "N",
+                "Y" if name in inherited and name != ctx.session.role else "N",
+                sum(1 for g in grants if g.role == name and g.grantee_kind == USER),
+                sum(1 for g in grants if g.role == name and g.grantee_kind == ROLE),
+                sum(1 for g in grants if g.grantee == name and g.grantee_kind == ROLE),
+                ctx.account.owner(obj.ref) or "",
+                obj.comment or "",
+            )
+        )
     return ResultSet(cols, rows)
 
 
@@ -730,13 +856,34 @@ def show_users(ctx: Context, cursor: TokenCursor) -> ResultSet:
     cursor.expect_end()
     match = like_filter(pattern)
     cols = columns(
-        "name", "created_on:timestamp_ltz", "login_name", "display_name", "email", "comment", "disabled",
-        "default_warehouse", "default_namespace", "default_role", "owner", "has_password",
+        "name",
+        "created_on:timestamp_ltz",
+        "login_name",
+        "display_name",
+        "email",
+        "comment",
+        "disabled",
+        "default_warehouse",
+        "default_namespace",
+        "default_role",
+        "owner",
+        "has_password",
     )
     rows = [
-        (u.name, u.created_on, u.login_name or u.name, u.display_name or u.name, u.email or "", u.comment or "",
-         str(u.disabled).lower(), u.default_warehouse or "", u.default_namespace or "", u.default_role or "",
-         ctx.account.owner(ObjectRef(USER, (u.name,))) or "", str(bool(u.password)).lower())
+        (
+            u.name,
+            u.created_on,
+            u.login_name or u.name,
+            u.display_name or u.name,
+            u.email or "",
+            u.comment or "",
+            str(u.disabled).lower(),
+            u.default_warehouse or "",
+            u.default_namespace or "",
+            u.default_role or "",
+            ctx.account.owner(ObjectRef(USER, (u.name,))) or "",
+            str(bool(u.password)).lower(),
+        )
         for u in sorted(ctx.account.users.values(), key=lambda u: u.name)
         if match(u.name)
     ]

@@ -11,7 +11,12 @@ from snowlocal import sqlpath
 from snowlocal.account import DATABASE, SCHEMA, TABLE, VIEW, ObjectRef
 from snowlocal.alter import alter_form
 from snowlocal.engine import Context
-from snowlocal.errors import already_exists, does_not_exist_or_not_authorized, insufficient_privileges, not_supported
+from snowlocal.errors import (
+    already_exists,
+    does_not_exist_or_not_authorized,
+    insufficient_privileges,
+    not_supported,
+)
 from snowlocal.registry import handles
 from snowlocal.results import ResultSet, columns, like_filter, status
 from snowlocal.tokens import TokenCursor
@@ -120,7 +125,9 @@ def create_schema(ctx: Context, cursor: TokenCursor) -> ResultSet:
         ctx.account.remove_object(ref)
     sqlpath.execute_in_fakesnow(ctx, f"CREATE SCHEMA {_quoted(ref)}", None)
     ctx.account.add_object(
-        ref, owner=ctx.role, comment=_str(options.get("comment")),
+        ref,
+        owner=ctx.role,
+        comment=_str(options.get("comment")),
         managed_access=bool(options.get("managed_access")),
     )
     sqlpath.apply_future_grants(ctx, ref)
@@ -195,12 +202,32 @@ def show_databases(ctx: Context, cursor: TokenCursor) -> ResultSet:
     match = _like(cursor)
     cursor.expect_end()
     cols = columns(
-        "created_on:timestamp_ltz", "name", "is_default", "is_current", "origin", "owner", "comment", "options",
-        "retention_time", "kind", "owner_role_type",
+        "created_on:timestamp_ltz",
+        "name",
+        "is_default",
+        "is_current",
+        "origin",
+        "owner",
+        "comment",
+        "options",
+        "retention_time",
+        "kind",
+        "owner_role_type",
     )
     rows = [
-        (o.created_on, o.ref.leaf, "N", "Y" if o.ref.leaf == ctx.session.database else "N", "",
-         ctx.account.owner(o.ref) or "", o.comment or "", "", "1", "STANDARD", "ROLE")
+        (
+            o.created_on,
+            o.ref.leaf,
+            "N",
+            "Y" if o.ref.leaf == ctx.session.database else "N",
+            "",
+            ctx.account.owner(o.ref) or "",
+            o.comment or "",
+            "",
+            "1",
+            "STANDARD",
+            "ROLE",
+        )
         for o in sorted(ctx.account.of_kind(DATABASE), key=lambda o: o.ref.name)
         if match(o.ref.leaf) and ctx.can_see(o.ref)  # type: ignore[operator]
     ]
@@ -215,14 +242,31 @@ def show_schemas(ctx: Context, cursor: TokenCursor) -> ResultSet:
     _, scope = _scope(ctx, cursor, DATABASE)
     cursor.expect_end()
     cols = columns(
-        "created_on:timestamp_ltz", "name", "is_default", "is_current", "database_name", "owner", "comment",
-        "options", "retention_time", "owner_role_type",
+        "created_on:timestamp_ltz",
+        "name",
+        "is_default",
+        "is_current",
+        "database_name",
+        "owner",
+        "comment",
+        "options",
+        "retention_time",
+        "owner_role_type",
     )
     current = (ctx.session.database, ctx.session.schema)
     rows = [
-        (o.created_on, o.ref.leaf, "N", "Y" if o.ref.name == current else "N", o.ref.name[0],
-         ctx.account.owner(o.ref) or "", o.comment or "",
-         "MANAGED ACCESS" if o.properties.get("managed_access") else "", "1", "ROLE")
+        (
+            o.created_on,
+            o.ref.leaf,
+            "N",
+            "Y" if o.ref.name == current else "N",
+            o.ref.name[0],
+            ctx.account.owner(o.ref) or "",
+            o.comment or "",
+            "MANAGED ACCESS" if o.properties.get("managed_access") else "",
+            "1",
+            "ROLE",
+        )
         for o in sorted(ctx.account.of_kind(SCHEMA), key=lambda o: o.ref.name)
         if _within(o.ref, scope) and match(o.ref.leaf) and ctx.can_see(o.ref)  # type: ignore[operator]
     ]
@@ -239,12 +283,34 @@ def show_tables(ctx: Context, cursor: TokenCursor) -> ResultSet:
     _, scope = _scope(ctx, cursor, SCHEMA)
     cursor.expect_end()
     cols = columns(
-        "created_on:timestamp_ltz", "name", "database_name", "schema_name", "kind", "comment", "cluster_by",
-        "rows:fixed", "bytes:fixed", "owner", "retention_time", "owner_role_type",
+        "created_on:timestamp_ltz",
+        "name",
+        "database_name",
+        "schema_name",
+        "kind",
+        "comment",
+        "cluster_by",
+        "rows:fixed",
+        "bytes:fixed",
+        "owner",
+        "retention_time",
+        "owner_role_type",
     )
     rows = [
-        (o.created_on, o.ref.leaf, o.ref.name[0], o.ref.name[1], "TABLE", o.comment or "", "", None, None,
-         ctx.account.owner(o.ref) or "", "1", "ROLE")
+        (
+            o.created_on,
+            o.ref.leaf,
+            o.ref.name[0],
+            o.ref.name[1],
+            "TABLE",
+            o.comment or "",
+            "",
+            None,
+            None,
+            ctx.account.owner(o.ref) or "",
+            "1",
+            "ROLE",
+        )
         for o in sorted(ctx.account.of_kind(TABLE), key=lambda o: o.ref.name)
         if _within(o.ref, scope) and match(o.ref.leaf) and ctx.can_see(o.ref)  # type: ignore[operator]
     ]
@@ -262,8 +328,18 @@ def show_views(ctx: Context, cursor: TokenCursor) -> ResultSet:
     _, scope = _scope(ctx, cursor, SCHEMA)
     cursor.expect_end()
     cols = columns(
-        "created_on:timestamp_ltz", "name", "reserved", "database_name", "schema_name", "owner", "comment", "text",
-        "is_secure", "is_materialized", "owner_role_type", "change_tracking",
+        "created_on:timestamp_ltz",
+        "name",
+        "reserved",
+        "database_name",
+        "schema_name",
+        "owner",
+        "comment",
+        "text",
+        "is_secure",
+        "is_materialized",
+        "owner_role_type",
+        "change_tracking",
     )
     rows = []
     for o in sorted(ctx.account.of_kind(VIEW), key=lambda o: o.ref.name):
@@ -271,8 +347,20 @@ def show_views(ctx: Context, cursor: TokenCursor) -> ResultSet:
             continue
         secure = bool(o.properties.get("is_secure"))
         text = o.properties.get("text", "") if not secure or ctx.has("OWNERSHIP", o.ref) else ""
-        rows.append((
-            o.created_on, o.ref.leaf, "", o.ref.name[0], o.ref.name[1], ctx.account.owner(o.ref) or "",
-            o.comment or "", text, str(secure).lower(), "false", "ROLE", "OFF",
-        ))
+        rows.append(
+            (
+                o.created_on,
+                o.ref.leaf,
+                "",
+                o.ref.name[0],
+                o.ref.name[1],
+                ctx.account.owner(o.ref) or "",
+                o.comment or "",
+                text,
+                str(secure).lower(),
+                "false",
+                "ROLE",
+                "OFF",
+            )
+        )
     return ResultSet(cols, rows)

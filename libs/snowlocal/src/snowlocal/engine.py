@@ -9,6 +9,7 @@ run under one lock: the account model and the DuckDB catalog change together or 
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import uuid
@@ -91,7 +92,10 @@ class Snowlocal:
     """One local Snowflake account: the account model beside fakesnow's DuckDB."""
 
     def __init__(
-        self, data_dir: Path | None = None, admin_user: str = "ADMIN", admin_password: str = "admin"
+        self,
+        data_dir: Path | None = None,
+        admin_user: str = "ADMIN",
+        admin_password: str = "admin",  # noqa: S107 - the documented login of a local test account
     ) -> None:
         self.data_dir = data_dir
         self.lock = threading.RLock()
@@ -121,8 +125,11 @@ class Snowlocal:
             for privilege in privileges:
                 account.grant(privilege, ACCOUNT_REF, role, grant_option=False, granted_by=ACCOUNTADMIN)
         account.users[admin_user] = User(
-            name=admin_user, password=admin_password, created_on=account.objects[ObjectRef(ROLE, (PUBLIC,))].created_on,
-            default_role=ACCOUNTADMIN, login_name=admin_user,
+            name=admin_user,
+            password=admin_password,
+            created_on=account.objects[ObjectRef(ROLE, (PUBLIC,))].created_on,
+            default_role=ACCOUNTADMIN,
+            login_name=admin_user,
         )
         account.add_object(ObjectRef(USER, (admin_user,)), owner=ACCOUNTADMIN)
         account.grant_role(ACCOUNTADMIN, USER, admin_user, granted_by=ACCOUNTADMIN)
@@ -157,12 +164,14 @@ class Snowlocal:
             session = Session(secrets.token_urlsafe(32), found.name, wanted or PUBLIC, conn)
             ctx = Context(self, session)
             # Unusable defaults are skipped silently, as Snowflake does at login.
-            for kind, name in ((DATABASE, database), (SCHEMA, schema), ("WAREHOUSE", warehouse or found.default_warehouse)):
+            for kind, name in (
+                (DATABASE, database),
+                (SCHEMA, schema),
+                ("WAREHOUSE", warehouse or found.default_warehouse),
+            ):
                 if name:
-                    try:
+                    with contextlib.suppress(SnowflakeError):
                         ctx.use(kind, name)
-                    except SnowflakeError:
-                        pass
             self.sessions[session.token] = session
             return session
 
@@ -195,7 +204,9 @@ class Snowlocal:
         handler = find_handler(cursor)
         if handler is not None:
             if params:
-                raise SnowflakeError(2, "0A000", "Bind variables in this statement are not supported by snowlocal.")
+                raise SnowflakeError(
+                    2, "0A000", "Bind variables in this statement are not supported by snowlocal."
+                )
             result = handler(ctx, cursor)
             if result is not None:
                 if ctx.changed:
@@ -242,7 +253,9 @@ class Context:
     def qualify(self, parts: tuple[str, ...], depth: int) -> tuple[str, ...]:
         """Complete a partial name with the session's database and schema (depth 2 or 3)."""
         if len(parts) > depth:
-            raise SnowflakeError(2003, "02000", f"SQL compilation error:\nInvalid object name '{'.'.join(parts)}'.")
+            raise SnowflakeError(
+                2003, "02000", f"SQL compilation error:\nInvalid object name '{'.'.join(parts)}'."
+            )
         missing = depth - len(parts)
         context = [self.session.database, self.session.schema][: depth - 1]
         prefix = context[len(context) - missing :] if missing else []
@@ -266,7 +279,9 @@ class Context:
         return ObjectRef(kind, self.qualify(parts, 3))
 
     def _bad_name(self, parts: tuple[str, ...]) -> ObjectRef:
-        raise SnowflakeError(2003, "02000", f"SQL compilation error:\nInvalid identifier '{'.'.join(parts)}'.")
+        raise SnowflakeError(
+            2003, "02000", f"SQL compilation error:\nInvalid identifier '{'.'.join(parts)}'."
+        )
 
     # -- checks ----------------------------------------------------------------------------
     def can_see(self, ref: ObjectRef) -> bool:

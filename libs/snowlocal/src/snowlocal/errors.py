@@ -59,12 +59,16 @@ def no_active_warehouse() -> SnowflakeError:
 
 def warehouse_suspended(name: str) -> SnowflakeError:
     return SnowflakeError(
-        606, "57P03", f"Warehouse '{name}' is suspended and cannot be resumed automatically (AUTO_RESUME=FALSE)."
+        606,
+        "57P03",
+        f"Warehouse '{name}' is suspended and cannot be resumed automatically (AUTO_RESUME=FALSE).",
     )
 
 
 def object_does_not_exist_for_use() -> SnowflakeError:
-    return SnowflakeError(2043, "02000", "SQL compilation error:\nObject does not exist, or operation cannot be performed.")
+    return SnowflakeError(
+        2043, "02000", "SQL compilation error:\nObject does not exist, or operation cannot be performed."
+    )
 
 
 def invalid_value(detail: str) -> SnowflakeError:

@@ -137,7 +137,9 @@ def may_grant_future(account: Account, roles: frozenset[str], container: ObjectR
         return True
     if container.kind == SCHEMA:
         obj = account.get(container)
-        return obj is not None and bool(obj.properties.get("managed_access")) and owns(account, roles, container)
+        return (
+            obj is not None and bool(obj.properties.get("managed_access")) and owns(account, roles, container)
+        )
     return False
 
 

@@ -18,7 +18,17 @@ Handler = Callable[["Context", "TokenCursor"], Any]
 
 _HANDLERS: dict[tuple[str, ...], Handler] = {}
 # Words between CREATE and the object kind that do not change which handler applies.
-_CREATE_MODIFIERS = {"OR", "REPLACE", "SECURE", "TRANSIENT", "TEMPORARY", "TEMP", "LOCAL", "GLOBAL", "RECURSIVE"}
+_CREATE_MODIFIERS = {
+    "OR",
+    "REPLACE",
+    "SECURE",
+    "TRANSIENT",
+    "TEMPORARY",
+    "TEMP",
+    "LOCAL",
+    "GLOBAL",
+    "RECURSIVE",
+}
 
 
 def handles(*words: str) -> Callable[[Handler], Handler]:

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from snowlocal import alter, cmd_access, cmd_objects, cmd_session, cmd_warehouses, masking  # noqa: F401  (registers their handlers)
+from snowlocal import alter, cmd_access, cmd_objects, cmd_session, cmd_tags, cmd_warehouses, masking  # noqa: F401  (registers their handlers)
 from snowlocal.engine import FakesnowResult, Result, Session, Snowlocal
 from snowlocal.errors import SnowflakeError, not_supported
 from snowlocal.results import ResultSet
@@ -42,7 +42,7 @@ async def _body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if request.headers.get("Content-Encoding") == "gzip":
         raw = gzip.decompress(raw)
-    return json.loads(raw) if raw else {}  # type: ignore[no-any-return]
+    return json.loads(raw) if raw else {}
 
 
 def _failure(exc: SnowflakeError, query_id: str | None = None, status_code: int = 200) -> JSONResponse:
@@ -134,8 +134,10 @@ def create_app(engine: Snowlocal) -> Starlette:
             if wanted != "0" and int(wanted) != len(results):
                 # https://docs.snowflake.com/en/developer-guide/python-connector/python-connector-example#executing-multiple-sql-statements
                 raise SnowflakeError(
-                    8, "0A000",
-                    f"Actual statement count {len(results)} did not match the desired statement count {wanted}.",
+                    8,
+                    "0A000",
+                    f"Actual statement count {len(results)} did not match "
+                    f"the desired statement count {wanted}.",
                 )
             if wanted == "1":
                 return JSONResponse({"data": _payload(session, results[0], query_id), "success": True})
@@ -163,8 +165,12 @@ def create_app(engine: Snowlocal) -> Starlette:
         except SnowflakeError as exc:
             return _failure(exc, query_id)
         except Exception as exc:
-            logger.exception("unexpected failure running %r", body.get("sqlText") if "body" in locals() else None)
-            return _failure(SnowflakeError(603, "XX000", f"SQL execution internal error in snowlocal: {exc}"), query_id)
+            logger.exception(
+                "unexpected failure running %r", body.get("sqlText") if "body" in locals() else None
+            )
+            return _failure(
+                SnowflakeError(603, "XX000", f"SQL execution internal error in snowlocal: {exc}"), query_id
+            )
 
     async def query_result(request: Request) -> JSONResponse:
         try:
@@ -190,8 +196,9 @@ def create_app(engine: Snowlocal) -> Starlette:
         return JSONResponse({"data": None, "success": True})
 
     async def monitoring(request: Request) -> JSONResponse:
-        return JSONResponse({"data": {"queries": [{"id": request.path_params["qid"], "status": "SUCCESS"}]},
-                             "success": True})
+        return JSONResponse(
+            {"data": {"queries": [{"id": request.path_params["qid"], "status": "SUCCESS"}]}, "success": True}
+        )
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "sessions": len(engine.sessions)})
@@ -230,8 +237,17 @@ def _final(session: Session) -> dict[str, Any]:
 
 def _column_info(name: str, kind: str) -> dict[str, Any]:
     info: dict[str, Any] = {
-        "name": name, "database": "", "schema": "", "table": "", "nullable": True, "type": kind,
-        "byteLength": None, "length": None, "scale": None, "precision": None, "collation": None,
+        "name": name,
+        "database": "",
+        "schema": "",
+        "table": "",
+        "nullable": True,
+        "type": kind,
+        "byteLength": None,
+        "length": None,
+        "scale": None,
+        "precision": None,
+        "collation": None,
     }
     if kind == "fixed":
         info.update(precision=38, scale=0)
@@ -258,7 +274,10 @@ def _payload(session: Session, result: Result, query_id: str) -> dict[str, Any]:
     if isinstance(result, ResultSet):
         return {
             "rowtype": [_column_info(c.name, c.type) for c in result.columns],
-            "rowset": [[_json_value(v, c.type) for v, c in zip(row, result.columns, strict=True)] for row in result.rows],
+            "rowset": [
+                [_json_value(v, c.type) for v, c in zip(row, result.columns, strict=True)]
+                for row in result.rows
+            ],
             "total": len(result.rows),
             "returned": len(result.rows),
             "queryResultFormat": "json",
@@ -272,12 +291,12 @@ def _payload(session: Session, result: Result, query_id: str) -> dict[str, Any]:
 
 def _fakesnow_payload(session: Session, result: FakesnowResult, query_id: str) -> dict[str, Any]:
     cur = result.cursor
-    rowtype = describe_as_rowtype(cur._describe_last_sql())  # noqa: SLF001
+    rowtype = describe_as_rowtype(cur._describe_last_sql())
     try:
         type_id = statement_type_id(parse_one(result.sql))
     except Exception:
         type_id = _MULTI_STATEMENT_TYPE
-    arrow_table = cur._arrow_table  # noqa: SLF001
+    arrow_table = cur._arrow_table
     body: dict[str, Any]
     if arrow_table is not None and type_id in DML_TYPE_IDS:
         # Clients read affected-row counts from a JSON rowset.
@@ -289,7 +308,10 @@ def _fakesnow_payload(session: Session, result: FakesnowResult, query_id: str) -
             ],
         }
     elif arrow_table is not None:
-        body = {"queryResultFormat": "arrow", "rowsetBase64": b64encode(to_ipc(to_sf(arrow_table, rowtype))).decode()}
+        body = {
+            "queryResultFormat": "arrow",
+            "rowsetBase64": b64encode(to_ipc(to_sf(arrow_table, rowtype))).decode(),
+        }
     else:
         body = {"queryResultFormat": "arrow", "rowsetBase64": ""}
     return {

@@ -99,7 +99,7 @@ def referenced_relations(ctx: Context, tree: exp.Expr, skip: exp.Table | None = 
             # Snowflake filters INFORMATION_SCHEMA by privilege; snowlocal asks only USAGE on the
             # database (fakesnow's views show every object).
             if len(parts) == 3:
-                ctx.require_path(ObjectRef(SCHEMA, parts[:1] + ("INFORMATION_SCHEMA",)))
+                ctx.require_path(ObjectRef(SCHEMA, (*parts[:1], "INFORMATION_SCHEMA")))
             continue
         refs.append(ctx.find_relation(parts))
     return refs
@@ -182,8 +182,8 @@ def execute_in_fakesnow(ctx: Context, sql: str, params: Any, transactional: bool
     # must not half-apply: run it in a transaction unless the client has one open. DDL is left
     # alone: fakesnow's DDL also writes its global catalog, and one DuckDB transaction may write
     # only one attached database.
-    wrap = transactional and not conn._in_transaction  # noqa: SLF001
-    duck = conn._duck_conn  # noqa: SLF001
+    wrap = transactional and not conn._in_transaction
+    duck = conn._duck_conn
     if wrap:
         duck.execute("BEGIN TRANSACTION")
     try:
@@ -196,14 +196,16 @@ def execute_in_fakesnow(ctx: Context, sql: str, params: Any, transactional: bool
         if wrap:
             duck.execute("ROLLBACK")
         # fakesnow or DuckDB could not do it: report a Snowflake-shaped failure, never an HTTP 500.
-        raise not_supported(f"this statement ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        raise not_supported(
+            f"this statement ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+        ) from None
     if wrap:
         duck.execute("COMMIT")
     return FakesnowResult(cur, sql)
 
 
 # -- data manipulation -------------------------------------------------------------------------
-_DML_PRIVILEGE = {
+_DML_PRIVILEGE: dict[type[exp.Expr], str] = {
     exp.Insert: "INSERT",
     exp.Update: "UPDATE",
     exp.Delete: "DELETE",
@@ -226,7 +228,9 @@ def _check_dml(ctx: Context, tree: exp.Expr) -> None:
         raise not_supported("this statement's target")
     ref = ctx.find_relation(parts)
     if ref.kind == VIEW:
-        raise SnowflakeError(2028, "42601", f"SQL compilation error:\n'{ref.display()}' is a view; DML needs a table.")
+        raise SnowflakeError(
+            2028, "42601", f"SQL compilation error:\n'{ref.display()}' is a view; DML needs a table."
+        )
     if isinstance(tree, exp.Merge):
         needed = set()
         for when in tree.find_all(exp.When):
@@ -242,10 +246,14 @@ def _check_dml(ctx: Context, tree: exp.Expr) -> None:
     ctx.require_object(ref)
     for privilege in sorted(needed):
         if not ctx.has(privilege, ref):
-            raise does_not_exist_or_not_authorized("Object", ref.display()) if not ctx.can_see(
-                ref
-            ) else SnowflakeError(
-                3001, "42501", f"SQL access control error:\nInsufficient privileges to operate on table '{ref.leaf}'"
+            raise (
+                does_not_exist_or_not_authorized("Object", ref.display())
+                if not ctx.can_see(ref)
+                else SnowflakeError(
+                    3001,
+                    "42501",
+                    f"SQL access control error:\nInsufficient privileges to operate on table '{ref.leaf}'",
+                )
             )
     require_select(ctx, referenced_relations(ctx, tree, skip=target))
     require_compute(ctx)
@@ -279,7 +287,9 @@ def _check_create(ctx: Context, tree: exp.Create, text: str) -> Callable[[], Non
     privilege = f"CREATE {kind}"
     if not ctx.has(privilege, schema):
         raise SnowflakeError(
-            3001, "42501", f"SQL access control error:\nInsufficient privileges to operate on schema '{schema.leaf}'"
+            3001,
+            "42501",
+            f"SQL access control error:\nInsufficient privileges to operate on schema '{schema.leaf}'",
         )
     other = ObjectRef(VIEW if kind == TABLE else TABLE, ref.name)
     existing = ctx.account.get(ref) or ctx.account.get(other)
@@ -324,9 +334,17 @@ def apply_future_grants(ctx: Context, ref: ObjectRef) -> None:
     database = ref.database()
     candidates = []
     if container is not None:
-        candidates = [f for f in ctx.account.future_grants.values() if f.container == container and f.object_kind == ref.kind]
+        candidates = [
+            f
+            for f in ctx.account.future_grants.values()
+            if f.container == container and f.object_kind == ref.kind
+        ]
     if not candidates and database is not None:
-        candidates = [f for f in ctx.account.future_grants.values() if f.container == database and f.object_kind == ref.kind]
+        candidates = [
+            f
+            for f in ctx.account.future_grants.values()
+            if f.container == database and f.object_kind == ref.kind
+        ]
     for future in candidates:
         if future.privilege == "OWNERSHIP":
             ctx.account.set_owner(ref, future.grantee, granted_by=ctx.role)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from sqlglot.dialects.snowflake import Snowflake
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 
 from snowlocal.errors import SnowflakeError, syntax_error
 
@@ -185,6 +185,5 @@ class TokenCursor:
         if self.at_end():
             return syntax_error(f"syntax error: unexpected end of statement, expecting {expected}.")
         token = self.tokens[self.pos]
-        return syntax_error(
-            f"syntax error line {token.line} at position {token.col} unexpected '{token.text}', expecting {expected}."
-        )
+        where = f"line {token.line} at position {token.col}"
+        return syntax_error(f"syntax error {where} unexpected '{token.text}', expecting {expected}.")
