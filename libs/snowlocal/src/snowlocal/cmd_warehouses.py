@@ -156,7 +156,11 @@ def _size_like_text(cursor: TokenCursor) -> str:
         raise cursor.error("a value")
     text, end = first.text, first.end
     cursor.pos += 1
-    while not cursor.at_end() and cursor.tokens[cursor.pos].start == end + 1:
+    while (
+        not cursor.at_end()
+        and cursor.tokens[cursor.pos].start == end + 1
+        and cursor.tokens[cursor.pos].token_type != TokenType.COMMA
+    ):
         text += cursor.tokens[cursor.pos].text
         end = cursor.tokens[cursor.pos].end
         cursor.pos += 1
