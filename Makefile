@@ -12,7 +12,7 @@ KAFKA_PORT ?= 9092
 SNOWLOCAL_PORT ?= 8765
 export KAFKA_PORT SNOWLOCAL_PORT
 
-.PHONY: help sync up down status test test-unit test-integration lint bench clean
+.PHONY: help sync up down status demo test test-unit lint bench clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ down: sync ## stop what make up started
 
 status: sync ## say what of the local stack runs
 	$(RUN) devstack status
+
+demo: sync ## the local stack at work: a data product provisioned, masked and clear reads, an event through Kafka
+	$(RUN) python demo/local_stack.py
 
 test: sync ## run every test (starts its own broker and snowlocal on free ports)
 	$(RUN) pytest

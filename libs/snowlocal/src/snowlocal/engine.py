@@ -67,6 +67,8 @@ class Session:
     warehouse: str | None = None
     secondary_roles_all: bool = False
     results: dict[str, Any] = field(default_factory=dict)
+    # Session parameters set by ALTER SESSION or at login (QUERY_TAG, ...): name -> value.
+    parameters: dict[str, str] = field(default_factory=dict)
 
     @property
     def database(self) -> str | None:

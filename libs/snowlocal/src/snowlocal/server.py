@@ -82,6 +82,14 @@ def create_app(engine: Snowlocal) -> Starlette:
                 q.get("schemaName"),
                 q.get("warehouse"),
             )
+            # Session parameters given at login (the connector's session_parameters) apply as if set
+            # by ALTER SESSION; only the ones snowlocal knows are kept.
+            from snowlocal.cmd_session import SESSION_PARAMETERS
+
+            given = data.get("SESSION_PARAMETERS") or {}
+            session.parameters.update(
+                {k.upper(): str(v) for k, v in given.items() if k.upper() in SESSION_PARAMETERS}
+            )
         except SnowflakeError as exc:
             return _failure(exc)
         except Exception:
