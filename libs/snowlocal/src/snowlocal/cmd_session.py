@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 from sqlglot import exp
-
 from sqlglot.tokenizer_core import TokenType
 
 from snowlocal.engine import ACCOUNT_NAME, Context
