@@ -356,16 +356,14 @@ def _check_drop(ctx: Context, tree: exp.Drop) -> Callable[[], None] | None:
     kind = str(tree.args.get("kind") or "").upper()
     if kind not in (DATABASE, SCHEMA, TABLE, VIEW):
         raise not_supported(f"DROP {kind}")
-    target = tree.this
-    parts = table_parts(target) if isinstance(target, exp.Table) else None
-    if parts is None:
+    # sqlglot keeps DROP TABLE's target in `tables`, other kinds' in `this`.
+    targets = tree.args.get("tables") or [tree.this]
+    if len(targets) != 1 or not isinstance(targets[0], exp.Table) or (parts := table_parts(targets[0])) is None:
         raise not_supported(f"this DROP {kind}")
     ref = ctx.ref(kind, parts)
     if ctx.account.get(ref) is None and tree.args.get("exists"):
         return None
     ctx.require_ownership(ref)
-    if kind == DATABASE:
-        raise AssertionError("DROP DATABASE is a registered handler")
 
     def record() -> None:
         ctx.account.remove_object(ref)
