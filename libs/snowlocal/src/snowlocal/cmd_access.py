@@ -588,8 +588,7 @@ def _grant_ownership(ctx: Context, cursor: TokenCursor) -> ResultSet:
     for ref in target.refs:
         if not (
             ctx.has(OWNERSHIP, ref)
-            or (may_grant(ctx.account, roles, OWNERSHIP, ref)
-            and ctx.has("MANAGE GRANTS", ACCOUNT_REF))
+            or (may_grant(ctx.account, roles, OWNERSHIP, ref) and ctx.has("MANAGE GRANTS", ACCOUNT_REF))
         ):
             raise insufficient_privileges(f"operate on {ref.kind.lower()} '{ref.leaf}'")
         outbound = [g for g in ctx.account.grants_on(ref) if g.privilege != OWNERSHIP]

@@ -358,7 +358,11 @@ def _check_drop(ctx: Context, tree: exp.Drop) -> Callable[[], None] | None:
         raise not_supported(f"DROP {kind}")
     # sqlglot keeps DROP TABLE's target in `tables`, other kinds' in `this`.
     targets = tree.args.get("tables") or [tree.this]
-    if len(targets) != 1 or not isinstance(targets[0], exp.Table) or (parts := table_parts(targets[0])) is None:
+    if (
+        len(targets) != 1
+        or not isinstance(targets[0], exp.Table)
+        or (parts := table_parts(targets[0])) is None
+    ):
         raise not_supported(f"this DROP {kind}")
     ref = ctx.ref(kind, parts)
     if ctx.account.get(ref) is None and tree.args.get("exists"):
