@@ -115,11 +115,14 @@ def ensure_kafka_libs() -> Path:
         if f"kafka_2.13-{version}.jar" not in jars:
             raise DevstackError(f"Maven ran but kafka_2.13-{version}.jar is not among the fetched jars")
         (partial / _MANIFEST).write_text(json.dumps({"pom_sha256": digest, "jars": jars}, indent=2))
-        if libs.exists():
-            if _manifest_ok(libs, digest):
-                return libs  # another run finished first; its copy is as good as ours
+        if libs.exists() and not _manifest_ok(libs, digest):
             shutil.rmtree(libs)  # stale (the pom changed) or incomplete
-        partial.rename(libs)
+        try:
+            partial.rename(libs)
+        except OSError:
+            # Another first run finished first; its copy is as good as ours.
+            if not _manifest_ok(libs, digest):
+                raise
     finally:
         shutil.rmtree(partial, ignore_errors=True)
     return libs
