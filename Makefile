@@ -54,5 +54,5 @@ lint: sync ## ruff, mypy --strict, import-linter
 bench: sync ## benchmarks, results in bench/results/
 	$(RUN) python bench/snowlocal_bench.py
 
-clean: ## remove caches and the local stack's state (not the Maven cache)
+clean: down ## stop the local stack, then remove caches and its state (not the Maven cache)
 	rm -rf .stack .pytest_cache .mypy_cache .ruff_cache
