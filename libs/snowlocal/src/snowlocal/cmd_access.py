@@ -6,6 +6,8 @@ Syntax and output columns follow Snowflake's reference pages, named at each hand
 
 from __future__ import annotations
 
+import time
+
 from snowlocal.account import (
     ACCOUNT,
     ACCOUNT_REF,
@@ -21,6 +23,7 @@ from snowlocal.account import (
     USER,
     VIEW,
     WAREHOUSE,
+    FutureGrant,
     ObjectRef,
     User,
 )
@@ -304,8 +307,6 @@ def create_user(ctx: Context, cursor: TokenCursor) -> ResultSet:
     user = User(name=name, password=str(props.pop("password", "")), created_on=0.0, login_name=name)
     for key, value in props.items():
         setattr(user, key, value)
-    import time
-
     user.created_on = time.time()
     ctx.account.users[name] = user
     ctx.account.add_object(ref, owner=ctx.role)
@@ -481,6 +482,38 @@ def _grantee(ctx: Context, cursor: TokenCursor, preposition: str) -> str:
     return role
 
 
+def _role_grant(ctx: Context, cursor: TokenCursor, preposition: str) -> tuple[str, str, str]:
+    """`ROLE r TO|FROM ROLE|USER g`: the role, the grantee's kind and name, both checked to exist."""
+    cursor.expect("ROLE")
+    role = cursor.name_part()
+    cursor.expect(preposition)
+    grantee_kind = USER if cursor.accept("USER") else ROLE if cursor.accept("ROLE") else None
+    if grantee_kind is None:
+        raise cursor.error("ROLE or USER")
+    grantee = cursor.name_part()
+    cursor.expect_end()
+    _require_role(ctx, role)
+    if grantee_kind == ROLE:
+        _require_role(ctx, grantee)
+    else:
+        _require_user(ctx, grantee)
+    return role, grantee_kind, grantee
+
+
+def _require_may_grant(ctx: Context, target: _Target, privileges: list[str]) -> None:
+    """The session may grant (or revoke) every privilege on every object named, or nothing happens."""
+    roles = ctx.roles()
+    for ref in target.refs:
+        for privilege in privileges:
+            if not may_grant(ctx.account, roles, privilege, ref):
+                raise insufficient_privileges(f"operate on {ref.kind.lower()} '{ref.leaf or ACCOUNT_NAME}'")
+
+
+def _require_may_grant_future(ctx: Context, container: ObjectRef) -> None:
+    if not may_grant_future(ctx.account, ctx.roles(), container):
+        raise insufficient_privileges(f"operate on {container.kind.lower()} '{container.leaf}'")
+
+
 @handles("GRANT")
 def grant(ctx: Context, cursor: TokenCursor) -> ResultSet:
     # https://docs.snowflake.com/en/sql-reference/sql/grant-privilege
@@ -495,27 +528,16 @@ def grant(ctx: Context, cursor: TokenCursor) -> ResultSet:
     grant_option = cursor.accept("WITH", "GRANT", "OPTION")
     cursor.expect_end()
     expanded = _expand(privileges, target.kind)
-    roles = ctx.roles()
     if target.future_in is not None:
-        if not may_grant_future(ctx.account, roles, target.future_in):
-            raise insufficient_privileges(
-                f"operate on {target.future_in.kind.lower()} '{target.future_in.leaf}'"
-            )
+        _require_may_grant_future(ctx, target.future_in)
         for privilege in expanded:
             key = (privilege, target.kind, target.future_in, role)
-            import time
-
-            from snowlocal.account import FutureGrant
-
             ctx.account.future_grants[key] = FutureGrant(
                 privilege, target.kind, target.future_in, role, grant_option, time.time()
             )
         ctx.mark_changed()
         return status("Statement executed successfully.")
-    for ref in target.refs:
-        for privilege in expanded:
-            if not may_grant(ctx.account, roles, privilege, ref):
-                raise insufficient_privileges(f"operate on {ref.kind.lower()} '{ref.leaf or ACCOUNT_NAME}'")
+    _require_may_grant(ctx, target, expanded)
     for ref in target.refs:
         for privilege in expanded:
             ctx.account.grant(privilege, ref, role, grant_option, granted_by=ctx.role)
@@ -525,25 +547,14 @@ def grant(ctx: Context, cursor: TokenCursor) -> ResultSet:
 
 def _grant_role(ctx: Context, cursor: TokenCursor) -> ResultSet:
     # https://docs.snowflake.com/en/sql-reference/sql/grant-role
-    cursor.expect("ROLE")
-    role = cursor.name_part()
-    cursor.expect("TO")
-    grantee_kind = USER if cursor.accept("USER") else ROLE if cursor.accept("ROLE") else None
-    if grantee_kind is None:
-        raise cursor.error("ROLE or USER")
-    grantee = cursor.name_part()
-    cursor.expect_end()
-    _require_role(ctx, role)
-    if grantee_kind == ROLE:
-        _require_role(ctx, grantee)
-        if ctx.engine.roles.would_cycle(role, grantee) or grantee == role:
-            raise SnowflakeError(
-                3221,
-                "42601",
-                f"SQL execution error:\nGranting role '{role}' to role '{grantee}' would create a cycle.",
-            )
-    else:
-        _require_user(ctx, grantee)
+    role, grantee_kind, grantee = _role_grant(ctx, cursor, "TO")
+    # A role granted to itself, directly or through others, would make a cycle.
+    if grantee_kind == ROLE and (grantee == role or ctx.engine.roles.would_cycle(role, grantee)):
+        raise SnowflakeError(
+            3221,
+            "42601",
+            f"SQL execution error:\nGranting role '{role}' to role '{grantee}' would create a cycle.",
+        )
     if not may_grant_role(ctx.account, ctx.roles(), role):
         raise insufficient_privileges(f"operate on role '{role}'")
     ctx.account.grant_role(role, grantee_kind, grantee, granted_by=ctx.role)
@@ -564,14 +575,7 @@ def _grant_ownership(ctx: Context, cursor: TokenCursor) -> ResultSet:
     cursor.expect_end()
     roles = ctx.roles()
     if target.future_in is not None:
-        if not may_grant_future(ctx.account, roles, target.future_in):
-            raise insufficient_privileges(
-                f"operate on {target.future_in.kind.lower()} '{target.future_in.leaf}'"
-            )
-        import time
-
-        from snowlocal.account import FutureGrant
-
+        _require_may_grant_future(ctx, target.future_in)
         for key in [
             k
             for k in ctx.account.future_grants
@@ -626,20 +630,13 @@ def revoke(ctx: Context, cursor: TokenCursor) -> ResultSet:
     cursor.accept("CASCADE") or cursor.accept("RESTRICT")
     cursor.expect_end()
     expanded = _expand(privileges, target.kind)
-    roles = ctx.roles()
     if target.future_in is not None:
-        if not may_grant_future(ctx.account, roles, target.future_in):
-            raise insufficient_privileges(
-                f"operate on {target.future_in.kind.lower()} '{target.future_in.leaf}'"
-            )
+        _require_may_grant_future(ctx, target.future_in)
         for privilege in expanded:
             ctx.account.future_grants.pop((privilege, target.kind, target.future_in, role), None)
         ctx.mark_changed()
         return status("Statement executed successfully.")
-    for ref in target.refs:
-        for privilege in expanded:
-            if not may_grant(ctx.account, roles, privilege, ref):
-                raise insufficient_privileges(f"operate on {ref.kind.lower()} '{ref.leaf or ACCOUNT_NAME}'")
+    _require_may_grant(ctx, target, expanded)
     for ref in target.refs:
         for privilege in expanded:
             ctx.account.revoke(privilege, ref, role, grant_option_only=option_only)
@@ -649,19 +646,7 @@ def revoke(ctx: Context, cursor: TokenCursor) -> ResultSet:
 
 def _revoke_role(ctx: Context, cursor: TokenCursor) -> ResultSet:
     # https://docs.snowflake.com/en/sql-reference/sql/revoke-role
-    cursor.expect("ROLE")
-    role = cursor.name_part()
-    cursor.expect("FROM")
-    grantee_kind = USER if cursor.accept("USER") else ROLE if cursor.accept("ROLE") else None
-    if grantee_kind is None:
-        raise cursor.error("ROLE or USER")
-    grantee = cursor.name_part()
-    cursor.expect_end()
-    _require_role(ctx, role)
-    if grantee_kind == ROLE:
-        _require_role(ctx, grantee)
-    else:
-        _require_user(ctx, grantee)
+    role, grantee_kind, grantee = _role_grant(ctx, cursor, "FROM")
     if not may_grant_role(ctx.account, ctx.roles(), role):
         raise insufficient_privileges(f"operate on role '{role}'")
     ctx.account.revoke_role(role, grantee_kind, grantee)
