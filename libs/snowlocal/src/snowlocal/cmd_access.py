@@ -30,7 +30,6 @@ from snowlocal.account import (
 from snowlocal.engine import ACCOUNT_NAME, Context
 from snowlocal.errors import (
     SnowflakeError,
-    already_exists,
     does_not_exist_or_not_authorized,
     insufficient_privileges,
     invalid_value,
@@ -39,7 +38,7 @@ from snowlocal.errors import (
 )
 from snowlocal.privileges import manages_grants, may_grant, may_grant_future, may_grant_role
 from snowlocal.registry import handles
-from snowlocal.results import ResultSet, columns, like_filter, status
+from snowlocal.results import ResultSet, already_exists_status, columns, like_filter, status
 from snowlocal.tokens import TokenCursor
 
 # Privileges each object type accepts; ALL [PRIVILEGES] expands to these.
@@ -141,14 +140,11 @@ def create_role(ctx: Context, cursor: TokenCursor) -> ResultSet:
     name = cursor.name_part()
     comment = _comment_clause(cursor)
     cursor.expect_end()
-    ctx.require_account_privilege("CREATE ROLE")
     ref = ObjectRef(ROLE, (name,))
-    if ctx.account.get(ref) is not None:
-        if if_not_exists:
-            return status(f"{name} already exists, statement succeeded.")
-        if not replace:
-            raise already_exists(ROLE, name)
-        ctx.require_ownership(ref)
+    check = ctx.check_create(ref, "CREATE ROLE", if_not_exists=if_not_exists, replace=replace)
+    if check.skip:
+        return already_exists_status(name)
+    if check.existing is not None:
         ctx.account.drop_role(name)
     ctx.account.add_object(ref, owner=ctx.role, comment=comment)
     ctx.mark_changed()
@@ -295,14 +291,11 @@ def create_user(ctx: Context, cursor: TokenCursor) -> ResultSet:
     if_not_exists = cursor.accept("IF", "NOT", "EXISTS")
     name = cursor.name_part()
     props = _user_properties(cursor)
-    ctx.require_account_privilege("CREATE USER")
     ref = ObjectRef(USER, (name,))
-    if name in ctx.account.users:
-        if if_not_exists:
-            return status(f"{name} already exists, statement succeeded.")
-        if not replace:
-            raise already_exists(USER, name)
-        ctx.require_ownership(ref)
+    check = ctx.check_create(ref, "CREATE USER", if_not_exists=if_not_exists, replace=replace)
+    if check.skip:
+        return already_exists_status(name)
+    if check.existing is not None:
         _forget_user(ctx, name)
     user = User(name=name, password=str(props.pop("password", "")), created_on=0.0, login_name=name)
     for key, value in props.items():

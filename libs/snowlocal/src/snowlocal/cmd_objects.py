@@ -12,13 +12,12 @@ from snowlocal.account import DATABASE, SCHEMA, TABLE, VIEW, ObjectRef
 from snowlocal.alter import alter_form
 from snowlocal.engine import Context
 from snowlocal.errors import (
-    already_exists,
     does_not_exist_or_not_authorized,
     insufficient_privileges,
     not_supported,
 )
 from snowlocal.registry import handles
-from snowlocal.results import ResultSet, columns, like_filter, status
+from snowlocal.results import ResultSet, already_exists_status, columns, like_filter, status
 from snowlocal.tokens import TokenCursor
 
 
@@ -59,14 +58,11 @@ def create_database(ctx: Context, cursor: TokenCursor) -> ResultSet:
     if_not_exists = cursor.accept("IF", "NOT", "EXISTS")
     name = cursor.name_part()
     options = _options(cursor, _RETENTION)
-    ctx.require_account_privilege("CREATE DATABASE")
     ref = ObjectRef(DATABASE, (name,))
-    if ctx.account.get(ref) is not None:
-        if if_not_exists:
-            return status(f"{name} already exists, statement succeeded.")
-        if not replace:
-            raise already_exists(DATABASE, name)
-        ctx.require_ownership(ref)
+    check = ctx.check_create(ref, "CREATE DATABASE", if_not_exists=if_not_exists, replace=replace)
+    if check.skip:
+        return already_exists_status(name)
+    if check.existing is not None:
         sqlpath.detach(ctx, name)
         ctx.account.remove_object(ref)
     sqlpath.execute_in_fakesnow(ctx, f"CREATE DATABASE {_quoted(ref)}", None)
@@ -109,18 +105,10 @@ def create_schema(ctx: Context, cursor: TokenCursor) -> ResultSet:
     if_not_exists = cursor.accept("IF", "NOT", "EXISTS")
     ref = ctx.ref(SCHEMA, cursor.qualified_name())
     options = _options(cursor, _RETENTION)
-    database = ref.database()
-    assert database is not None
-    ctx.require_object(database)
-    if not ctx.has("CREATE SCHEMA", database):
-        raise insufficient_privileges(f"operate on database '{database.leaf}'")
-    existing = ctx.account.get(ref)
-    if existing is not None:
-        if if_not_exists:
-            return status(f"{ref.leaf} already exists, statement succeeded.")
-        if not replace:
-            raise already_exists(SCHEMA, ref.display())
-        ctx.require_ownership(ref)
+    check = ctx.check_create(ref, "CREATE SCHEMA", if_not_exists=if_not_exists, replace=replace)
+    if check.skip:
+        return already_exists_status(ref.leaf)
+    if check.existing is not None:
         sqlpath.execute_in_fakesnow(ctx, f"DROP SCHEMA {_quoted(ref)} CASCADE", None)
         ctx.account.remove_object(ref)
     sqlpath.execute_in_fakesnow(ctx, f"CREATE SCHEMA {_quoted(ref)}", None)

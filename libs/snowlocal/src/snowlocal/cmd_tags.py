@@ -44,7 +44,7 @@ from snowlocal.errors import (
     not_supported,
 )
 from snowlocal.registry import handles
-from snowlocal.results import ResultSet, columns, like_filter, status
+from snowlocal.results import ResultSet, already_exists_status, columns, like_filter, status
 from snowlocal.tokens import TokenCursor
 
 _LABEL = {DATABASE: "Database", SCHEMA: "Schema", TAG: "Tag", WAREHOUSE: "Warehouse", ROLE: "Role"}
@@ -132,18 +132,10 @@ def create_tag(ctx: Context, cursor: TokenCursor) -> ResultSet:
             raise not_supported("tag propagation (PROPAGATE)")
         else:
             raise cursor.error("ALLOWED_VALUES or COMMENT")
-    schema = ref.schema()
-    assert schema is not None
-    ctx.require_object(schema)
-    if not ctx.has("CREATE TAG", schema):
-        raise insufficient_privileges(f"operate on schema '{schema.leaf}'")
-    existing = ctx.account.get(ref)
-    if existing is not None:
-        if if_not_exists:
-            return status(f"{ref.leaf} already exists, statement succeeded.")
-        if not replace:
-            raise already_exists(TAG, ref.display())
-        ctx.require_ownership(ref)
+    check = ctx.check_create(ref, "CREATE TAG", if_not_exists=if_not_exists, replace=replace)
+    if check.skip:
+        return already_exists_status(ref.leaf)
+    if check.existing is not None:
         ctx.account.remove_object(ref)
     ctx.account.add_object(ref, owner=ctx.role, comment=comment, allowed_values=allowed)
     ctx.mark_changed()

@@ -31,7 +31,7 @@ from snowlocal.errors import (
     warehouse_suspended,
 )
 from snowlocal.registry import handles
-from snowlocal.results import ResultSet, columns, like_filter, status
+from snowlocal.results import ResultSet, already_exists_status, columns, like_filter, status
 from snowlocal.tokens import TokenCursor
 
 STARTED = "STARTED"
@@ -199,15 +199,11 @@ def create_warehouse(ctx: Context, cursor: TokenCursor) -> ResultSet:
     name = cursor.name_part()
     cursor.accept("WITH")
     options = _options(cursor, create=True)
-    ctx.require_account_privilege("CREATE WAREHOUSE")
     ref = _ref(name)
-    existing = ctx.account.get(ref)
-    if existing is not None:
-        if if_not_exists:
-            return status(f"{name} already exists, statement succeeded.")
-        if not replace:
-            raise already_exists(WAREHOUSE, name)
-        ctx.require_ownership(ref)
+    check = ctx.check_create(ref, "CREATE WAREHOUSE", if_not_exists=if_not_exists, replace=replace)
+    if check.skip:
+        return already_exists_status(name)
+    if check.existing is not None:
         ctx.account.remove_object(ref)
     props = dict(_DEFAULTS)
     for key, value in options.items():

@@ -34,10 +34,12 @@ from snowlocal.account import (
     VIEW,
     Account,
     ObjectRef,
+    SecurableObject,
     User,
 )
 from snowlocal.errors import (
     SnowflakeError,
+    already_exists,
     does_not_exist_or_not_authorized,
     incorrect_login,
     insufficient_privileges,
@@ -314,6 +316,32 @@ class Context:
         if not self.has(privilege, ACCOUNT_REF):
             raise insufficient_privileges(f"operate on account '{ACCOUNT_NAME}'")
 
+    def check_create(
+        self, ref: ObjectRef, privilege: str, *, if_not_exists: bool, replace: bool
+    ) -> CreateCheck:
+        """The checks every CREATE [OR REPLACE] ... [IF NOT EXISTS] makes, in Snowflake's order.
+
+        The privilege is needed on the container: the schema for schema objects, the database for
+        a schema, the account for databases, roles, users and warehouses
+        (https://docs.snowflake.com/en/user-guide/security-access-control-privileges).
+        """
+        container = ref.schema() or ref.database()
+        if container is None:
+            self.require_account_privilege(privilege)
+        else:
+            self.require_object(container)
+            if not self.has(privilege, container):
+                raise insufficient_privileges(f"operate on {container.kind.lower()} '{container.leaf}'")
+        existing = self.account.get(ref)
+        if existing is None:
+            return CreateCheck()
+        if if_not_exists:
+            return CreateCheck(skip=True)
+        if not replace:
+            raise already_exists(ref.kind, ref.display())
+        self.require_ownership(ref)
+        return CreateCheck(existing=existing)
+
     def require_ownership(self, ref: ObjectRef) -> None:
         self.require_object(ref)
         if not self.has("OWNERSHIP", ref):
@@ -335,6 +363,18 @@ class Context:
         from snowlocal import sqlpath
 
         sqlpath.use(self, kind, name)
+
+
+@dataclass(frozen=True)
+class CreateCheck:
+    """What a CREATE may go on to do once its privileges are checked.
+
+    `skip`: the object exists and IF NOT EXISTS was given, so nothing happens. `existing`: the
+    object OR REPLACE replaces (its ownership already checked). Neither: create anew.
+    """
+
+    skip: bool = False
+    existing: SecurableObject | None = None
 
 
 def _normalise(name: str) -> str:

@@ -50,7 +50,7 @@ from snowlocal.errors import (
     syntax_error,
 )
 from snowlocal.registry import handles
-from snowlocal.results import ResultSet, columns, like_filter, status
+from snowlocal.results import ResultSet, already_exists_status, columns, like_filter, status
 from snowlocal.sqlpath import (
     _QUERY_TYPES,
     FUNCTION_REWRITERS,
@@ -269,18 +269,10 @@ def create_masking_policy(ctx: Context, cursor: TokenCursor) -> ResultSet:
         )
     if exempt:
         raise not_supported("EXEMPT_OTHER_POLICIES (row access policies)")
-    schema = ref.schema()
-    assert schema is not None
-    ctx.require_object(schema)
-    if not ctx.has("CREATE MASKING POLICY", schema):
-        raise insufficient_privileges(f"operate on schema '{schema.leaf}'")
-    existing = ctx.account.get(ref)
-    if existing is not None:
-        if if_not_exists:
-            return status(f"{ref.leaf} already exists, statement succeeded.")
-        if not replace:
-            raise already_exists(MASKING_POLICY, ref.display())
-        ctx.require_ownership(ref)
+    check = ctx.check_create(ref, "CREATE MASKING POLICY", if_not_exists=if_not_exists, replace=replace)
+    if check.skip:
+        return already_exists_status(ref.leaf)
+    if check.existing is not None:
         if _attached_anywhere(ctx, ref):
             raise _still_attached(ref)
         ctx.account.remove_object(ref)

@@ -29,6 +29,11 @@ def status(message: str) -> ResultSet:
     return ResultSet([Column("status")], [(message,)])
 
 
+def already_exists_status(name: str) -> ResultSet:
+    """What CREATE ... IF NOT EXISTS answers when the object is already there."""
+    return status(f"{name} already exists, statement succeeded.")
+
+
 def columns(*specs: str) -> list[Column]:
     """`columns("created_on:timestamp_ltz", "name", ...)`: text unless a type follows the colon."""
     out = []

@@ -30,7 +30,7 @@ from snowlocal.errors import (
     object_does_not_exist_for_use,
     syntax_error,
 )
-from snowlocal.results import ResultSet, status
+from snowlocal.results import ResultSet, already_exists_status, status
 
 # Functions answered from the session before fakesnow sees the statement. Other modules add to
 # it (tags: SYSTEM$GET_TAG); each returns the literal that replaces the call.
@@ -138,7 +138,7 @@ def run(ctx: Context, text: str, params: Any) -> ResultSet | FakesnowResult:
     elif isinstance(tree, exp.Create):
         after = _check_create(ctx, tree, text)
         if after is None:
-            return status(f"{_created_name(tree)} already exists, statement succeeded.")
+            return already_exists_status(_created_name(tree))
     elif isinstance(tree, exp.Drop):
         after = _check_drop(ctx, tree)
         if after is None:
