@@ -7,8 +7,10 @@ A new database gets a PUBLIC schema, as in Snowflake
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from snowlocal import sqlpath
-from snowlocal.account import DATABASE, SCHEMA, TABLE, VIEW, ObjectRef
+from snowlocal.account import DATABASE, SCHEMA, TABLE, VIEW, ObjectRef, SecurableObject
 from snowlocal.alter import alter_form
 from snowlocal.engine import Context
 from snowlocal.errors import (
@@ -150,7 +152,7 @@ def _str(value: object) -> str | None:
 
 
 # -- SHOW ---------------------------------------------------------------------------------------
-def _scope(ctx: Context, cursor: TokenCursor, default: str) -> tuple[str, ObjectRef | None]:
+def show_scope(ctx: Context, cursor: TokenCursor, default: str) -> tuple[str, ObjectRef | None]:
     """`IN ACCOUNT | IN DATABASE d | IN SCHEMA s`, defaulting to the session's context."""
     if cursor.accept("IN"):
         if cursor.accept("ACCOUNT"):
@@ -175,12 +177,32 @@ def _scope(ctx: Context, cursor: TokenCursor, default: str) -> tuple[str, Object
     return SCHEMA, ObjectRef(SCHEMA, (ctx.session.database, ctx.session.schema))
 
 
-def _like(cursor: TokenCursor) -> object:
+def _like(cursor: TokenCursor) -> Callable[[str], bool]:
     return like_filter(cursor.string() if cursor.accept("LIKE") else None)
 
 
 def _within(ref: ObjectRef, scope: ObjectRef | None) -> bool:
     return scope is None or ref.name[: len(scope.name)] == scope.name
+
+
+def shown(
+    ctx: Context,
+    kind: str,
+    scope: ObjectRef | None,
+    match: Callable[[str], bool],
+    visible: Callable[[SecurableObject], bool] | None = None,
+) -> list[SecurableObject]:
+    """What a SHOW of `kind` lists: in scope, matching LIKE, visible to the session's roles, by name.
+
+    SHOW lists only objects the role holds some privilege on
+    (https://docs.snowflake.com/en/sql-reference/sql/show).
+    """
+    seen = visible or (lambda o: ctx.can_see(o.ref))
+    return [
+        o
+        for o in sorted(ctx.account.of_kind(kind), key=lambda o: o.ref.name)
+        if _within(o.ref, scope) and match(o.ref.leaf) and seen(o)
+    ]
 
 
 @handles("SHOW", "DATABASES")
@@ -216,8 +238,7 @@ def show_databases(ctx: Context, cursor: TokenCursor) -> ResultSet:
             "STANDARD",
             "ROLE",
         )
-        for o in sorted(ctx.account.of_kind(DATABASE), key=lambda o: o.ref.name)
-        if match(o.ref.leaf) and ctx.can_see(o.ref)  # type: ignore[operator]
+        for o in shown(ctx, DATABASE, None, match)
     ]
     return ResultSet(cols, rows)
 
@@ -227,7 +248,7 @@ def show_schemas(ctx: Context, cursor: TokenCursor) -> ResultSet:
     # https://docs.snowflake.com/en/sql-reference/sql/show-schemas
     cursor.expect("SHOW", "SCHEMAS")
     match = _like(cursor)
-    _, scope = _scope(ctx, cursor, DATABASE)
+    _, scope = show_scope(ctx, cursor, DATABASE)
     cursor.expect_end()
     cols = columns(
         "created_on:timestamp_ltz",
@@ -255,8 +276,7 @@ def show_schemas(ctx: Context, cursor: TokenCursor) -> ResultSet:
             "1",
             "ROLE",
         )
-        for o in sorted(ctx.account.of_kind(SCHEMA), key=lambda o: o.ref.name)
-        if _within(o.ref, scope) and match(o.ref.leaf) and ctx.can_see(o.ref)  # type: ignore[operator]
+        for o in shown(ctx, SCHEMA, scope, match)
     ]
     return ResultSet(cols, rows)
 
@@ -268,7 +288,7 @@ def show_tables(ctx: Context, cursor: TokenCursor) -> ResultSet:
     cursor.accept("TERSE")
     cursor.expect("TABLES")
     match = _like(cursor)
-    _, scope = _scope(ctx, cursor, SCHEMA)
+    _, scope = show_scope(ctx, cursor, SCHEMA)
     cursor.expect_end()
     cols = columns(
         "created_on:timestamp_ltz",
@@ -299,8 +319,7 @@ def show_tables(ctx: Context, cursor: TokenCursor) -> ResultSet:
             "1",
             "ROLE",
         )
-        for o in sorted(ctx.account.of_kind(TABLE), key=lambda o: o.ref.name)
-        if _within(o.ref, scope) and match(o.ref.leaf) and ctx.can_see(o.ref)  # type: ignore[operator]
+        for o in shown(ctx, TABLE, scope, match)
     ]
     return ResultSet(cols, rows)
 
@@ -313,7 +332,7 @@ def show_views(ctx: Context, cursor: TokenCursor) -> ResultSet:
     cursor.accept("TERSE")
     cursor.expect("VIEWS")
     match = _like(cursor)
-    _, scope = _scope(ctx, cursor, SCHEMA)
+    _, scope = show_scope(ctx, cursor, SCHEMA)
     cursor.expect_end()
     cols = columns(
         "created_on:timestamp_ltz",
@@ -330,9 +349,7 @@ def show_views(ctx: Context, cursor: TokenCursor) -> ResultSet:
         "change_tracking",
     )
     rows = []
-    for o in sorted(ctx.account.of_kind(VIEW), key=lambda o: o.ref.name):
-        if not (_within(o.ref, scope) and match(o.ref.leaf) and ctx.can_see(o.ref)):  # type: ignore[operator]
-            continue
+    for o in shown(ctx, VIEW, scope, match):
         secure = bool(o.properties.get("is_secure"))
         text = o.properties.get("text", "") if not secure or ctx.has("OWNERSHIP", o.ref) else ""
         rows.append(

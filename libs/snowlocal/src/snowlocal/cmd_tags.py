@@ -33,7 +33,7 @@ from snowlocal.account import (
     TagTarget,
 )
 from snowlocal.alter import alter_form
-from snowlocal.cmd_objects import _scope, _within
+from snowlocal.cmd_objects import show_scope, shown
 from snowlocal.engine import Context
 from snowlocal.errors import (
     SnowflakeError,
@@ -209,7 +209,7 @@ def show_tags(ctx: Context, cursor: TokenCursor) -> ResultSet:
     # https://docs.snowflake.com/en/sql-reference/sql/show-tags
     cursor.expect("SHOW", "TAGS")
     match = like_filter(cursor.string() if cursor.accept("LIKE") else None)
-    _, scope = _scope(ctx, cursor, DATABASE)
+    _, scope = show_scope(ctx, cursor, DATABASE)
     cursor.expect_end()
     cols = columns(
         "created_on:timestamp_ltz",
@@ -222,9 +222,7 @@ def show_tags(ctx: Context, cursor: TokenCursor) -> ResultSet:
         "owner_role_type",
     )
     rows = []
-    for o in sorted(ctx.account.of_kind(TAG), key=lambda o: o.ref.name):
-        if not (_within(o.ref, scope) and match(o.ref.leaf) and ctx.can_see(o.ref)):
-            continue
+    for o in shown(ctx, TAG, scope, match):
         allowed = o.properties.get("allowed_values")
         rows.append(
             (

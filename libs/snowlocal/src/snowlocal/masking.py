@@ -371,11 +371,11 @@ def _visible_policy(ctx: Context, obj: SecurableObject) -> bool:
 @handles("SHOW", "MASKING", "POLICIES")
 def show_masking_policies(ctx: Context, cursor: TokenCursor) -> ResultSet:
     # https://docs.snowflake.com/en/sql-reference/sql/show-masking-policies
-    from snowlocal.cmd_objects import _scope
+    from snowlocal.cmd_objects import show_scope, shown
 
     cursor.expect("SHOW", "MASKING", "POLICIES")
     match = like_filter(cursor.string() if cursor.accept("LIKE") else None)
-    _, scope = _scope(ctx, cursor, SCHEMA)
+    _, scope = show_scope(ctx, cursor, SCHEMA)
     cursor.expect_end()
     cols = columns(
         "created_on:timestamp_ltz",
@@ -400,10 +400,7 @@ def show_masking_policies(ctx: Context, cursor: TokenCursor) -> ResultSet:
             "ROLE",
             "",
         )
-        for o in sorted(ctx.account.of_kind(MASKING_POLICY), key=lambda o: o.ref.name)
-        if (scope is None or o.ref.name[: len(scope.name)] == scope.name)
-        and match(o.ref.leaf)
-        and _visible_policy(ctx, o)
+        for o in shown(ctx, MASKING_POLICY, scope, match, lambda o: _visible_policy(ctx, o))
     ]
     return ResultSet(cols, rows)
 

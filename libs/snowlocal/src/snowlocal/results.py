@@ -6,6 +6,8 @@ A column's type is one of the rowtype types the connector understands in a JSON 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,12 +45,10 @@ def columns(*specs: str) -> list[Column]:
     return out
 
 
-def like_filter(pattern: str | None) -> Any:
+def like_filter(pattern: str | None) -> Callable[[str], bool]:
     """SHOW ... LIKE '<pattern>': case-insensitive, % and _ wildcards."""
     if pattern is None:
         return lambda _name: True
-    import re
-
     regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
     compiled = re.compile(regex + r"\Z", re.IGNORECASE | re.DOTALL)
     return lambda name: bool(compiled.match(name))
