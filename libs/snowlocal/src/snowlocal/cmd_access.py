@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 
+from sqlglot.tokenizer_core import TokenType
+
 from snowlocal.account import (
     ACCOUNT,
     ACCOUNT_REF,
@@ -209,8 +211,6 @@ def use_role(ctx: Context, cursor: TokenCursor) -> ResultSet:
     if name not in ctx.engine.roles.user_roles(ctx.session.user):
         raise role_not_assigned(name)
     ctx.session.role = name
-    ctx.mark_changed()
-    ctx.changed = False  # session state only: nothing to persist
     return status("Statement executed successfully.")
 
 
@@ -362,9 +362,7 @@ def alter_user(ctx: Context, cursor: TokenCursor) -> ResultSet:
             key = cursor.expect_word()
             if key in _USER_PROPERTIES and key != "PASSWORD":
                 setattr(user, _USER_PROPERTIES[key], False if key == "DISABLED" else None)
-            cursor.accept_type(cursor.tokens[cursor.pos].token_type) if not cursor.at_end() and cursor.tokens[
-                cursor.pos
-            ].text == "," else None
+            cursor.accept_type(TokenType.COMMA)
     else:
         raise not_supported(f"ALTER USER {cursor.rest()[:40]}")
     ctx.mark_changed()
@@ -378,8 +376,7 @@ def _privilege_list(cursor: TokenCursor) -> list[str]:
     while True:
         if cursor.peek("ON") or cursor.at_end():
             break
-        if cursor.tokens[cursor.pos].text == ",":
-            cursor.pos += 1
+        if cursor.accept_type(TokenType.COMMA):
             privileges.append(" ".join(words))
             words = []
             continue

@@ -87,6 +87,8 @@ class FakesnowResult:
 
     cursor: Any
     sql: str
+    # The statement's type id as the connector reads it (DML ids carry row counts).
+    statement_type_id: int
 
 
 Result = ResultSet | FakesnowResult

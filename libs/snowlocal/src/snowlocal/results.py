@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fakesnow import statement_type
+
 
 @dataclass(frozen=True)
 class Column:
@@ -22,13 +24,13 @@ class Column:
 class ResultSet:
     columns: list[Column]
     rows: list[tuple[Any, ...]] = field(default_factory=list)
-    # Statement type ids the connector reads: https://docs.snowflake.com/en/developer-guide/sql-api
-    statement_type_id: int = 0x1000  # DDL/other
+    # The statement type id the connector reads; snowlocal's own result sets are mostly SHOW output.
+    statement_type_id: int = statement_type.SHOW
 
 
 def status(message: str) -> ResultSet:
     """The one-row `status` result Snowflake gives for DDL and DCL."""
-    return ResultSet([Column("status")], [(message,)])
+    return ResultSet([Column("status")], [(message,)], statement_type.DDL)
 
 
 def already_exists_status(name: str) -> ResultSet:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import time
 import uuid
 from base64 import b64encode
 from decimal import Decimal
@@ -19,9 +18,8 @@ from typing import Any
 
 from fakesnow.arrow import to_ipc, to_sf
 from fakesnow.converter import from_binding
-from fakesnow.dialect import parse_one
 from fakesnow.rowtype import describe_as_rowtype
-from fakesnow.statement_type import DML_TYPE_IDS, statement_type_id
+from fakesnow.statement_type import DML_TYPE_IDS
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -300,10 +298,7 @@ def _payload(session: Session, result: Result, query_id: str) -> dict[str, Any]:
 def _fakesnow_payload(session: Session, result: FakesnowResult, query_id: str) -> dict[str, Any]:
     cur = result.cursor
     rowtype = describe_as_rowtype(cur._describe_last_sql())
-    try:
-        type_id = statement_type_id(parse_one(result.sql))
-    except Exception:
-        type_id = _MULTI_STATEMENT_TYPE
+    type_id = result.statement_type_id
     arrow_table = cur._arrow_table
     body: dict[str, Any]
     if arrow_table is not None and type_id in DML_TYPE_IDS:
@@ -331,7 +326,3 @@ def _fakesnow_payload(session: Session, result: FakesnowResult, query_id: str) -
         **_final(session),
         **body,
     }
-
-
-def now() -> float:
-    return time.time()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import snowflake.connector.errors
+from fakesnow import statement_type
 from fakesnow.dialect import parse_one
 from sqlglot import exp
 from sqlglot.errors import ParseError
@@ -125,6 +126,7 @@ def run(ctx: Context, text: str, params: Any) -> ResultSet | FakesnowResult:
         raise syntax_error(str(exc).splitlines()[0]) from None
     except snowflake.connector.errors.ProgrammingError as exc:  # fakesnow's own syntax error
         raise SnowflakeError(exc.errno or 1003, exc.sqlstate or "42000", exc.msg or str(exc)) from None
+    type_id = statement_type.statement_type_id(tree)
     tree = _rewrite_functions(ctx, tree)
     after: Callable[[], None] | None = None
 
@@ -153,9 +155,6 @@ def run(ctx: Context, text: str, params: Any) -> ResultSet | FakesnowResult:
         pass  # SHOWs snowlocal owns are registered handlers; the rest (COLUMNS, PARAMETERS) read metadata
     elif isinstance(tree, _PASSTHROUGH_TYPES):
         pass
-    elif isinstance(tree, exp.Command) and str(tree.this).upper() in ("ALTER SESSION", "ALTER"):
-        if not str(tree.sql()).upper().startswith("ALTER SESSION"):
-            raise not_supported(f"'{_head(text)}'")
     else:
         raise not_supported(f"'{_head(text)}'")
 
@@ -163,7 +162,7 @@ def run(ctx: Context, text: str, params: Any) -> ResultSet | FakesnowResult:
         tree = rewrite(ctx, tree)
     sql = tree.sql(dialect="snowflake")
     dml = isinstance(tree, (exp.Insert, exp.Update, exp.Delete, exp.Merge))
-    result = execute_in_fakesnow(ctx, sql, params, transactional=dml)
+    result = execute_in_fakesnow(ctx, sql, params, transactional=dml, type_id=type_id)
     if after is not None:
         after()
         ctx.mark_changed()
@@ -175,7 +174,9 @@ def _head(text: str) -> str:
     return head if len(head) < 80 else head[:77] + "..."
 
 
-def execute_in_fakesnow(ctx: Context, sql: str, params: Any, transactional: bool = False) -> FakesnowResult:
+def execute_in_fakesnow(
+    ctx: Context, sql: str, params: Any, transactional: bool = False, type_id: int = statement_type.DDL
+) -> FakesnowResult:
     conn = ctx.session.conn
     cur = conn.cursor()
     # A DML statement fakesnow splits into several DuckDB statements (MERGE, INSERT OVERWRITE)
@@ -201,7 +202,7 @@ def execute_in_fakesnow(ctx: Context, sql: str, params: Any, transactional: bool
         ) from None
     if wrap:
         duck.execute("COMMIT")
-    return FakesnowResult(cur, sql)
+    return FakesnowResult(cur, sql, type_id)
 
 
 # -- data manipulation -------------------------------------------------------------------------
