@@ -36,6 +36,12 @@ class Sandbox:
             cur.execute(text, **kwargs)
             return list(cur.fetchall())
 
+    def sql_with_columns(self, text: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """A statement's column names (as the connector describes them) and its rows."""
+        with self.admin.cursor() as cur:
+            cur.execute(text)
+            return [d.name for d in cur.description], list(cur.fetchall())
+
     def connect(self, user: str, password: str, **extra: Any) -> SnowflakeConnection:
         conn = snowflake.connector.connect(
             **self.endpoint.connect_kwargs(user=user, password=password, **extra)

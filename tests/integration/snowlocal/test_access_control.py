@@ -19,12 +19,6 @@ GRANT_COLUMNS = [
 ]
 
 
-def columns_of(sandbox: Sandbox, text: str) -> list[str]:
-    with sandbox.admin.cursor() as cur:
-        cur.execute(text)
-        return [d.name for d in cur.description]
-
-
 def test_system_role_hierarchy(sandbox: Sandbox) -> None:
     of_sysadmin = {(r[2], r[3]) for r in sandbox.sql("SHOW GRANTS OF ROLE SYSADMIN")}
     assert ("ROLE", "ACCOUNTADMIN") in of_sysadmin
@@ -58,7 +52,7 @@ def test_create_role_and_user_and_use_role(sandbox: Sandbox) -> None:
     shown = {r[1]: r for r in sandbox.sql(f"SHOW ROLES LIKE '{role}'")}
     assert shown[role][-1] == "reads things"
     assert shown[role][-2] == "ACCOUNTADMIN"
-    assert columns_of(sandbox, "SHOW ROLES")[:4] == ["created_on", "name", "is_default", "is_current"]
+    assert sandbox.sql_with_columns("SHOW ROLES")[0][:4] == ["created_on", "name", "is_default", "is_current"]
     users = {r[0]: r for r in sandbox.sql("SHOW USERS")}
     assert any(name.startswith(f"U_{role}") for name in users)
     sandbox.sql(f"DROP ROLE {other}")
@@ -99,7 +93,7 @@ def test_ownership_and_show_grants(sandbox: Sandbox) -> None:
     assert [(r[1], r[2], r[3], r[4], r[5]) for r in on_db] == [
         ("OWNERSHIP", "DATABASE", db, "ROLE", "SYSADMIN")
     ]
-    assert columns_of(sandbox, f"SHOW GRANTS ON DATABASE {db}") == GRANT_COLUMNS
+    assert sandbox.sql_with_columns(f"SHOW GRANTS ON DATABASE {db}")[0] == GRANT_COLUMNS
     sandbox.sql("USE ROLE ACCOUNTADMIN")
     sandbox.sql(f"CREATE ROLE {role}")
     sandbox.sql(f"GRANT USAGE, MONITOR ON DATABASE {db} TO ROLE {role} WITH GRANT OPTION")

@@ -158,10 +158,7 @@ def test_creating_a_policy_needs_the_schema_privilege(sandbox: Sandbox) -> None:
 
 def test_show_and_describe_masking_policies(sandbox: Sandbox) -> None:
     s = _setup(sandbox)
-    with sandbox.admin.cursor() as cur:
-        cur.execute(f"SHOW MASKING POLICIES IN DATABASE {s.db}")
-        names = [d.name for d in cur.description]
-        rows = cur.fetchall()
+    names, rows = sandbox.sql_with_columns(f"SHOW MASKING POLICIES IN DATABASE {s.db}")
     assert names == [
         "created_on",
         "name",

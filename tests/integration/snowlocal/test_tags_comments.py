@@ -34,10 +34,7 @@ def get_tag(sandbox: Sandbox, tag: str, obj: str, domain: str) -> object:
 
 
 def test_show_tags(sandbox: Sandbox, tagged: Tagged) -> None:
-    with sandbox.admin.cursor() as cur:
-        cur.execute(f"SHOW TAGS LIKE 'PII' IN SCHEMA {tagged.db}.S")
-        names = [d.name for d in cur.description]
-        rows = cur.fetchall()
+    names, rows = sandbox.sql_with_columns(f"SHOW TAGS LIKE 'PII' IN SCHEMA {tagged.db}.S")
     assert names == [
         "created_on",
         "name",
@@ -100,13 +97,10 @@ def test_column_inherits_table_schema_database(sandbox: Sandbox, tagged: Tagged)
 def test_tag_references(sandbox: Sandbox, tagged: Tagged) -> None:
     sandbox.sql(f"ALTER TABLE {tagged.table} SET TAG {tagged.domain} = 'sales'")
     sandbox.sql(f"ALTER TABLE {tagged.table} MODIFY COLUMN B SET TAG {tagged.pii} = 'email'")
-    with sandbox.admin.cursor() as cur:
-        cur.execute(
-            f"SELECT * FROM TABLE({tagged.db}.INFORMATION_SCHEMA."
-            f"TAG_REFERENCES('{tagged.table}.B', 'column')) ORDER BY TAG_NAME"
-        )
-        names = [d.name for d in cur.description]
-        rows = cur.fetchall()
+    names, rows = sandbox.sql_with_columns(
+        f"SELECT * FROM TABLE({tagged.db}.INFORMATION_SCHEMA."
+        f"TAG_REFERENCES('{tagged.table}.B', 'column')) ORDER BY TAG_NAME"
+    )
     assert names == [
         "TAG_DATABASE",
         "TAG_SCHEMA",

@@ -54,9 +54,7 @@ def test_create_shows_documented_columns_and_becomes_current(sandbox: Sandbox) -
         "INITIALLY_SUSPENDED = TRUE COMMENT = 'for tests'"
     )
     assert query(sandbox.admin, "SELECT CURRENT_WAREHOUSE()") == [(wh,)]
-    with sandbox.admin.cursor() as cur:
-        cur.execute(f"SHOW WAREHOUSES LIKE '{wh}'")
-        names = [d.name for d in cur.description]
+    names, _ = sandbox.sql_with_columns(f"SHOW WAREHOUSES LIKE '{wh}'")
     assert names[: len(SHOW_COLUMNS)] == SHOW_COLUMNS
     row = show(sandbox, wh)
     assert row["state"] == "SUSPENDED"
