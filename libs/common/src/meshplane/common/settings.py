@@ -25,7 +25,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from meshplane.common.snowflake.identifiers import canonical_identifier
 from meshplane.common.snowflake.statements import QUERY_TAG_MAX_LENGTH
 
-__all__ = ["SnowflakeSettings", "load_private_key_der"]
+__all__ = ["HttpSettings", "KafkaSettings", "RetrySettings", "SnowflakeSettings", "load_private_key_der"]
 
 
 def load_private_key_der(pem: bytes, passphrase: bytes | None) -> bytes:
@@ -153,3 +153,41 @@ class SnowflakeSettings(BaseSettings):
             # With private_key set the connector authenticates with SNOWFLAKE_JWT on its own.
             kwargs["private_key"] = self.private_key_der()
         return kwargs
+
+
+class KafkaSettings(BaseSettings):
+    """Which Kafka cluster a service talks to. Environment variables: ``MESH_KAFKA_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="MESH_KAFKA_", extra="ignore", frozen=True)
+
+    #: Comma-separated ``host:port`` list, as Kafka clients take it.
+    bootstrap_servers: str = Field(default="127.0.0.1:9092", min_length=1)
+    #: Where a new consumer group starts. ``earliest``: a service deployed after events were
+    #: published still acts on them.
+    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
+    request_timeout_ms: int = Field(default=30_000, ge=1000)
+
+
+class HttpSettings(BaseSettings):
+    """Where a service serves ``/healthz``, ``/readyz`` and ``/metrics``. Variables: ``MESH_HTTP_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="MESH_HTTP_", extra="ignore", frozen=True)
+
+    host: str = "0.0.0.0"  # noqa: S104  # probes and scrapes come from outside the pod
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class RetrySettings(BaseSettings):
+    """How long a transient Snowflake failure is retried while its partition waits.
+
+    Environment variables: ``MESH_RETRY_<FIELD>``. Backoff is exponential with jitter, from
+    ``initial_seconds`` up to ``max_seconds`` between attempts. After ``budget_seconds`` the event is
+    handed back to Kafka uncommitted and read again, so that one handler call stays well inside the
+    consumer's ``max.poll.interval.ms`` and the consumer never leaves its group.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MESH_RETRY_", extra="ignore", frozen=True)
+
+    initial_seconds: float = Field(default=0.5, gt=0)
+    max_seconds: float = Field(default=10.0, gt=0)
+    budget_seconds: float = Field(default=120.0, gt=0)

@@ -1,0 +1,53 @@
+"""What every event's data has in common: its versioned type, its domain, and its Kafka key.
+
+Each event type is a pydantic model registered under its CloudEvents ``type``
+(``mesh.product.created.v1``) with :func:`event_type`. The registry is how a consumer turns a
+``ce_type`` header into a model, and how ``docs/events/`` and the AsyncAPI document are generated.
+A breaking change to a model is a new type (``….v2``) beside the old one, never an edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["EVENT_TYPES", "EventData", "event_type"]
+
+
+class EventData(BaseModel):
+    """The JSON data of a mesh event. Subclasses say which domain and product the event is about."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: The CloudEvents ``type`` this model is registered under.
+    EVENT_TYPE: ClassVar[str] = ""
+
+    @property
+    def event_domain(self) -> str | None:
+        """The domain the event speaks for (None when it does not name one)."""
+        raise NotImplementedError
+
+    @property
+    def event_key(self) -> str | None:
+        """The Kafka key: the product id, so that all events of one product stay in order."""
+        raise NotImplementedError
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {}
+
+_E = TypeVar("_E", bound=type[EventData])
+
+
+def event_type(name: str) -> Callable[[_E], _E]:
+    """Register a model as the data of CloudEvents type ``name``."""
+
+    def register(cls: _E) -> _E:
+        if name in EVENT_TYPES:
+            raise ValueError(f"event type {name} is registered twice")
+        cls.EVENT_TYPE = name
+        EVENT_TYPES[name] = cls
+        return cls
+
+    return register

@@ -1,0 +1,1 @@
+"""Pure planning: (event, observed state) -> Plan. No I/O, no broker, no connector."""
