@@ -1,0 +1,3 @@
+"""meshctl: the mesh's command line — validate, publish and plan data products, tail the audit trail."""
+
+SOURCE = "/meshctl"

@@ -1,0 +1,3 @@
+from meshplane.meshctl.cli import main
+
+main()

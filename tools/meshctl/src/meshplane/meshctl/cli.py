@@ -1,0 +1,222 @@
+"""``meshctl``: the mesh's command line.
+
+Every command says what went wrong in one line on stderr and exits 1 for invalid input or an
+unreachable dependency; usage mistakes exit 2 (the parser's own message). No tracebacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from meshplane.common.events import (
+    AUDIT_TOPIC,
+    KafkaRecord,
+    ProductCreated,
+    ProductRetired,
+    ProductUpdated,
+    encode,
+    product_topic,
+)
+from meshplane.meshctl import SOURCE, docs
+from meshplane.meshctl.contracts import describe, load_contract, one_line_validation_error
+from meshplane.meshctl.errors import MeshctlError
+from meshplane.meshctl.kafka import produce, read_topic
+from meshplane.meshctl.timeline import Timeline
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="meshctl",
+    help="Validate, publish and plan data products; tail the mesh's audit trail; generate the event docs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+audit_app = typer.Typer(
+    help="Read the mesh's audit trail (mesh.audit).", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(audit_app, name="audit")
+
+_DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+
+BootstrapServers = Annotated[
+    str,
+    typer.Option(
+        "--bootstrap-servers",
+        envvar="MESH_KAFKA_BOOTSTRAP_SERVERS",
+        help="Kafka brokers, host:port[,host:port…].",
+    ),
+]
+Source = Annotated[str, typer.Option("--source", help="The CloudEvents source of what meshctl publishes.")]
+ContractFile = Annotated[
+    Path,
+    typer.Argument(
+        metavar="FILE", help="An ODCS v3 data contract, YAML or JSON.", dir_okay=False, show_default=False
+    ),
+]
+
+
+class ContractEvent(StrEnum):
+    created = "created"
+    updated = "updated"
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"meshctl: {' '.join(message.split())}", err=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Turn every failure into one line on stderr and exit code 1."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except MeshctlError as exc:
+        _fail(exc.message)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    except Exception as exc:  # the promise is no tracebacks, whatever failed
+        _fail(f"unexpected error: {type(exc).__name__}: {exc}")
+
+
+def _published(record: KafkaRecord, event_id: str) -> None:
+    where = f"topic={record.topic} partition={record.partition} offset={record.offset}"
+    typer.echo(f"published: {where} ce_id={event_id}")
+
+
+def _event_id(record: KafkaRecord) -> str:
+    value = record.header("ce_id")
+    return value.decode() if value else "-"
+
+
+@app.command()
+def validate(file: ContractFile) -> None:
+    """Check a data contract against ODCS v3 and the mesh's rules (names, types, budget)."""
+    with _one_line_errors():
+        loaded = load_contract(file)
+        typer.echo(f"ok: {describe(loaded.mesh)}")
+
+
+@app.command()
+def publish(
+    file: ContractFile,
+    event: Annotated[
+        ContractEvent, typer.Option("--event", help="Publish as product.created or product.updated.")
+    ] = ContractEvent.created,
+    bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP,
+    source: Source = SOURCE,
+) -> None:
+    """Validate a data contract and publish it on its domain's topic (mesh.<domain>.product)."""
+    with _one_line_errors():
+        loaded = load_contract(file)
+        model = ProductCreated if event is ContractEvent.created else ProductUpdated
+        data = model(contract=loaded.odcs)
+        record = encode(data, topic=product_topic(loaded.mesh.domain), source=source)
+        written = asyncio.run(produce(record, bootstrap_servers=bootstrap_servers))
+        _published(written, _event_id(record))
+
+
+@app.command()
+def retire(
+    domain: Annotated[str, typer.Argument(help="The product's domain, e.g. sales.")],
+    product: Annotated[str, typer.Argument(help="The product, e.g. orders.")],
+    major: Annotated[int, typer.Option("--major", help="The major version to retire.")],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why, for the audit trail.")] = None,
+    bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP,
+    source: Source = SOURCE,
+) -> None:
+    """Publish product.retired for one major version of a product."""
+    with _one_line_errors():
+        try:
+            data = ProductRetired(domain=domain, product=product, major=major, reason=reason)
+        except ValidationError as exc:
+            raise MeshctlError(one_line_validation_error(exc, prefix="not a valid retirement: ")) from None
+        record = encode(data, topic=product_topic(domain), source=source)
+        written = asyncio.run(produce(record, bootstrap_servers=bootstrap_servers))
+        _published(written, _event_id(record))
+
+
+async def _tail(topic: str, bootstrap_servers: str, *, follow: bool, from_beginning: bool) -> None:
+    timeline = Timeline()
+    if not follow:
+        # A bounded read is shown in event-time order across the topic's partitions.
+        collected: list[KafkaRecord] = []
+        async for records in read_topic(
+            topic, bootstrap_servers=bootstrap_servers, from_beginning=from_beginning
+        ):
+            collected.extend(records)
+        for line in timeline.lines(collected, by_time=True):
+            typer.echo(line)
+        return
+    async for records in read_topic(
+        topic, bootstrap_servers=bootstrap_servers, from_beginning=from_beginning, follow=True
+    ):
+        for line in timeline.lines(records, by_time=True):
+            typer.echo(line)
+        sys.stdout.flush()
+
+
+@audit_app.command("tail")
+def audit_tail(
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep reading new events (Ctrl-C stops).")
+    ] = False,
+    since_beginning: Annotated[
+        bool,
+        typer.Option(
+            "--since-beginning/--since-now", help="Start at the topic's first event, or only show new ones."
+        ),
+    ] = True,
+    bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP,
+    topic: Annotated[str, typer.Option("--topic", help="The audit topic.", hidden=True)] = AUDIT_TOPIC,
+) -> None:
+    """Print the audit trail as a timeline: time, type, product, summary, short ce_id (replays once)."""
+    with _one_line_errors():
+        asyncio.run(_tail(topic, bootstrap_servers, follow=follow, from_beginning=since_beginning))
+
+
+@app.command("docs")
+def docs_command(
+    write: Annotated[bool, typer.Option("--write", help="Write the generated files.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 listing generated files that are stale.")
+    ] = False,
+    root: Annotated[
+        Path | None,
+        typer.Option("--root", help="The repository root (default: the workspace above the current folder)."),
+    ] = None,
+) -> None:
+    """Generate docs/events/*.schema.json from the event models (--write), or check them (--check)."""
+    if write == check:
+        raise typer.BadParameter("give exactly one of --write or --check")
+    with _one_line_errors():
+        base = root or docs.find_root(Path.cwd())
+        if base is None:
+            raise MeshctlError(
+                "no workspace root here (a pyproject.toml with [tool.uv.workspace]); use --root"
+            )
+        if write:
+            for path in docs.write(base):
+                typer.echo(f"wrote {path}" if (base / path).exists() else f"removed {path}")
+            return
+        stale = docs.check(base)
+        if stale:
+            _fail(f"stale generated docs (run `meshctl docs --write`): {', '.join(stale)}")
+        typer.echo(f"ok: {len(docs.render_all())} generated files are up to date")
+
+
+def main() -> None:
+    """The ``meshctl`` console script."""
+    app()
