@@ -34,7 +34,11 @@ from open_data_contract_standard.model import (
 )
 
 from meshplane.common.events.topics import DOMAIN_NAME_RE
-from meshplane.common.snowflake.identifiers import UnsafeIdentifierError, canonical_identifier
+from meshplane.common.snowflake.identifiers import (
+    IDENTIFIER_MAX_LENGTH,
+    UnsafeIdentifierError,
+    canonical_identifier,
+)
 
 __all__ = [
     "CLASSIFICATIONS",
@@ -216,8 +220,20 @@ def _column(prop: SchemaProperty, where: str) -> Column:
     )
 
 
+#: A port's table is named ``<PORT>_DATA`` beside its view ``<PORT>`` (the provisioner's layout), so a
+#: port name leaves room for that suffix within the mesh's identifier limit.
+PORT_NAME_MAX_LENGTH: Final = IDENTIFIER_MAX_LENGTH - len("_DATA")
+
+
 def _port(obj: SchemaObject, where: str) -> OutputPort:
     name = _name(obj.physicalName or obj.name, f"{where}.name")
+    if len(name) > PORT_NAME_MAX_LENGTH:
+        raise ContractError(
+            f"{where}.name",
+            f"an output port name has at most {PORT_NAME_MAX_LENGTH} characters (room for the derived "
+            f"table name <PORT>_DATA), got {len(name)}",
+            unsafe_name=True,
+        )
     if not obj.properties:
         raise ContractError(f"{where}.properties", "an output port needs at least one column")
     columns = tuple(_column(prop, f"{where}.properties[{i}]") for i, prop in enumerate(obj.properties))
