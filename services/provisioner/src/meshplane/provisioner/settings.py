@@ -7,9 +7,12 @@ by the settings classes every service shares.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from meshplane.common.events import PRODUCT_TOPIC_PATTERN
 from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings, SnowflakeSettings
 
 __all__ = ["ProvisionerConfig", "ProvisionerSettings"]
@@ -20,6 +23,17 @@ class ProvisionerSettings(BaseSettings):
 
     #: The consumer group: every replica shares it, so Kafka splits the partitions between them.
     group_id: str = Field(default="meshplane-provisioner", min_length=1)
+    #: Which domains' product topics this deployment serves (a regular expression over whole topic
+    #: names). Every domain by default; narrower to split domains between deployments.
+    topic_pattern: str = PRODUCT_TOPIC_PATTERN
+
+    @field_validator("topic_pattern")
+    @classmethod
+    def _a_regex(cls, value: str) -> str:
+        re.compile(value)
+        if "{" in value:
+            raise ValueError("no braces: FastStream reads {name} in a topic pattern as a path parameter")
+        return value
 
 
 class ProvisionerConfig(BaseModel):

@@ -167,8 +167,12 @@ def _text(value: bytes | None) -> str | None:
     return value.decode("utf-8", errors="replace")
 
 
-def decode(record: KafkaRecord) -> Envelope[EventData]:
-    """Read a consumed record into a typed event, or raise :class:`EventRejectedError` saying why not."""
+def decode(record: KafkaRecord, *, accepts: frozenset[str] | None = None) -> Envelope[EventData]:
+    """Read a consumed record into a typed event, or raise :class:`EventRejectedError` saying why not.
+
+    ``accepts``: the event types the consumer takes; any other type is refused as unknown to it
+    before its data is read (None: every registered type).
+    """
     missing = [name for name in _REQUIRED_HEADERS if record.header(name) is None]
     event_id, type_name = _text(record.header("ce_id")), _text(record.header("ce_type"))
     if missing:
@@ -194,10 +198,12 @@ def decode(record: KafkaRecord) -> Envelope[EventData]:
     assert type_name is not None
     assert event_id is not None
     model = EVENT_TYPES.get(type_name)
-    if model is None:
+    if model is None or (accepts is not None and type_name not in accepts):
         raise EventRejectedError(
             "unknown-type",
-            f"unknown event type {type_name[:_PREVIEW]!a}",
+            f"unknown event type {type_name[:_PREVIEW]!a}"
+            if model is None
+            else f"{type_name[:_PREVIEW]!a} is not an event type this consumer takes",
             event_id=event_id,
             event_type=type_name,
         )

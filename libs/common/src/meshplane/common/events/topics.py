@@ -34,7 +34,6 @@ DOMAIN_NAME_RE: Final = re.compile(r"\A[a-z][a-z0-9_]{0,31}\Z", re.ASCII)
 PRODUCT_TOPIC_PATTERN: Final = r"mesh\.[a-z][a-z0-9_]*\.product"
 
 
-
 def product_topic(domain: str) -> str:
     """The topic on which ``domain`` publishes its products' lifecycle events."""
     if not DOMAIN_NAME_RE.match(domain):

@@ -1,0 +1,81 @@
+"""The broker every service consumes with: FastStream's Kafka broker, configured the mesh's way.
+
+* Offsets are committed explicitly, after the work and its output are done: the subscriber's ack
+  policy is ``NACK_ON_ERROR``, under which FastStream commits once the handler returns, and on an
+  exception seeks the partition back to the record, so Kafka delivers it again.
+* Records are taken one at a time per consumer, in partition order, so all events of one product
+  (one key) are handled in the order they were published.
+* A service subscribes to a topic *pattern* (``mesh\\.<domain>\\.product``), so a new domain's topic
+  is picked up at the next metadata refresh without a redeploy.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+
+from meshplane.common.events.envelope import KafkaRecord
+from meshplane.common.messaging.processing import EventProcessor
+from meshplane.common.settings import KafkaSettings
+
+__all__ = ["METADATA_MAX_AGE_MS", "create_broker", "subscribe"]
+
+#: How soon a consumer sees a topic created after it started (the client's metadata refresh).
+METADATA_MAX_AGE_MS: Final = 5_000
+
+
+def create_broker(kafka: KafkaSettings, *, client_id: str, graceful_timeout: float = 30.0) -> KafkaBroker:
+    """A FastStream Kafka broker. ``graceful_timeout``: how long shutdown waits for the handler in flight."""
+    return KafkaBroker(
+        kafka.bootstrap_servers,
+        client_id=client_id,
+        request_timeout_ms=kafka.request_timeout_ms,
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
+        graceful_timeout=graceful_timeout,
+    )
+
+
+def record_of(message: KafkaMessage) -> KafkaRecord:
+    """The consumed record as the mesh sees it: original key, value and headers, untouched."""
+    raw: Any = message.raw_message
+    return KafkaRecord(
+        topic=raw.topic,
+        key=raw.key,
+        value=raw.value if raw.value is not None else b"",
+        headers=tuple((name, value if value is not None else b"") for name, value in raw.headers),
+        partition=raw.partition,
+        offset=raw.offset,
+    )
+
+
+async def _raw_body(message: KafkaMessage) -> bytes:
+    # The processor decodes; FastStream must not try to parse the value as JSON first, or bad
+    # JSON would fail before the mesh could dead-letter it.
+    return bytes(message.body)
+
+
+def subscribe(
+    broker: KafkaBroker,
+    processor: EventProcessor,
+    *,
+    pattern: str,
+    group_id: str,
+    kafka: KafkaSettings,
+    title: str,
+    description: str,
+) -> None:
+    """Register ``processor`` for every topic matching ``pattern``, in consumer group ``group_id``."""
+
+    @broker.subscriber(
+        pattern=pattern,
+        group_id=group_id,
+        auto_offset_reset=kafka.auto_offset_reset,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_raw_body,
+        title=title,
+        description=description,
+    )
+    async def handle(body: bytes, message: KafkaMessage) -> None:
+        await processor.process(record_of(message))

@@ -1,0 +1,256 @@
+"""How every service takes one input record: decode → work → emit, with dead letters and retries.
+
+:class:`EventProcessor` is the part of a consumer that is the same in every service. For each
+record it
+
+1. decodes it (:func:`~meshplane.common.events.envelope.decode`) and checks that its type is one
+   the service takes; input that cannot be taken goes
+   to ``mesh.deadletter`` — original key, value and headers, plus the reason — and an
+   ``event.rejected`` audit event tells the publisher why. Nothing else runs for it;
+2. calls the service's work function, retrying transient Snowflake errors with exponential
+   backoff and jitter while the partition waits (the consumer keeps heartbeating, so it stays in
+   its group). When the retry budget is spent the error propagates: the record is not committed
+   and Kafka delivers it again, so no call outlives ``max.poll.interval.ms``;
+3. produces the audit events the work returned, with ids derived from the input's id and the
+   action, so a replay yields the same ids.
+
+It returns only when its output is acknowledged by the broker; the caller commits the offset
+after that. A crash anywhere before the commit means the record is processed again, which every
+work function must tolerate (plans are idempotent, audit ids are derived).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from opentelemetry import trace
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from meshplane.common.events import (
+    AUDIT_TOPIC,
+    DEADLETTER_TOPIC,
+    AuditEventData,
+    AuditEventRejected,
+    Envelope,
+    EventData,
+    EventRejectedError,
+    InputRef,
+    KafkaRecord,
+    ServiceRef,
+    decode,
+    derived_event_id,
+    domain_of_topic,
+    encode,
+)
+from meshplane.common.messaging.producer import RecordSink
+from meshplane.common.settings import RetrySettings
+from meshplane.common.snowflake.errors import TransientSnowflakeError
+from meshplane.common.snowflake.statements import QUERY_TAG_MAX_LENGTH
+from meshplane.common.telemetry import (
+    ServiceMetrics,
+    current_trace_id,
+    extract_context,
+    get_tracer,
+    inject_headers,
+)
+
+__all__ = ["DEADLETTER_HEADERS", "EventContext", "EventProcessor", "Outcome", "Work"]
+
+log = logging.getLogger(__name__)
+
+#: Headers a dead letter adds to the rejected record's own.
+DEADLETTER_HEADERS = (
+    "mesh_deadletter_reason",
+    "mesh_deadletter_detail",
+    "mesh_deadletter_service",
+    "mesh_original_topic",
+    "mesh_original_partition",
+    "mesh_original_offset",
+)
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """What a work function knows about the event besides its data."""
+
+    service: ServiceRef
+    input: InputRef
+    trace_id: str | None
+
+    @property
+    def query_tag(self) -> str:
+        """The QUERY_TAG of every statement run for this event: service, event and trace.
+
+        JSON, so that cost attribution and auditors can parse it out of QUERY_HISTORY.
+        """
+        tag = json.dumps(
+            {"service": self.service.name, "event": self.input.id, "trace": self.trace_id},
+            separators=(",", ":"),
+        )
+        return tag[:QUERY_TAG_MAX_LENGTH]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One audit event a work function asks to emit; ``action`` makes its id unique per input."""
+
+    action: str
+    data: AuditEventData
+
+
+Work = Callable[[Envelope[EventData], EventContext], Awaitable[Sequence[Outcome]]]
+
+
+class EventProcessor:
+    def __init__(
+        self,
+        *,
+        service: ServiceRef,
+        sink: RecordSink,
+        metrics: ServiceMetrics,
+        retry: RetrySettings,
+        work: Work,
+        accepts: frozenset[str],
+    ) -> None:
+        self._service = service
+        self._sink = sink
+        self._metrics = metrics
+        self._retry = retry
+        self._work = work
+        self._accepts = accepts
+        self._source = f"/meshplane/{service.name}"
+
+    async def process(self, record: KafkaRecord) -> None:
+        """Take one record; returns once its dead letter or audit events are acknowledged."""
+        started = time.perf_counter()
+        input_ref = InputRef(
+            id=_header_text(record, "ce_id"),
+            type=_header_text(record, "ce_type"),
+            source=_header_text(record, "ce_source"),
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=None if record.key is None else record.key.decode("utf-8", errors="replace"),
+        )
+        type_label = input_ref.type if input_ref.type is not None else "unreadable"
+        parent = extract_context(record.headers)
+        with get_tracer().start_as_current_span(
+            f"process {type_label}",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.kafka.message.offset": record.offset,
+                "messaging.kafka.destination.partition": record.partition,
+                "messaging.message.id": input_ref.id or "",
+                "cloudevents.event_type": type_label,
+            },
+        ) as span:
+            try:
+                envelope = decode(record, accepts=self._accepts)
+            except EventRejectedError as rejection:
+                span.set_attribute("meshplane.rejected", rejection.code)
+                await self._reject(record, input_ref, rejection)
+                self._metrics.events_in.labels(type=type_label, outcome="rejected").inc()
+                return
+            context = EventContext(service=self._service, input=input_ref, trace_id=current_trace_id())
+            outcomes = await self._work_with_retries(envelope, context)
+            await self._sink.send([self._audit_record(envelope, outcome) for outcome in outcomes])
+            for outcome in outcomes:
+                self._metrics.audit_out.labels(type=outcome.data.EVENT_TYPE).inc()
+            failed = any(outcome.action.endswith("failed") for outcome in outcomes)
+            self._metrics.events_in.labels(type=type_label, outcome="failed" if failed else "done").inc()
+            self._metrics.handler_seconds.labels(type=type_label).observe(time.perf_counter() - started)
+
+    async def _work_with_retries(
+        self, envelope: Envelope[EventData], context: EventContext
+    ) -> Sequence[Outcome]:
+        def before_sleep(state: RetryCallState) -> None:
+            self._metrics.retries.inc()
+            error = state.outcome.exception() if state.outcome is not None else None
+            log.warning(
+                "transient failure on %s (attempt %d), retrying: %s", envelope.id, state.attempt_number, error
+            )
+
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(TransientSnowflakeError),
+            # Up to `initial_seconds` of jitter, so replicas that failed together do not retry together.
+            wait=wait_exponential_jitter(
+                multiplier=self._retry.initial_seconds,
+                max=self._retry.max_seconds,
+                jitter=self._retry.initial_seconds,
+            ),
+            stop=stop_after_delay(self._retry.budget_seconds),
+            before_sleep=before_sleep,
+            reraise=True,
+        ):
+            with attempt:
+                return await self._work(envelope, context)
+        raise AssertionError("unreachable: AsyncRetrying either returns or re-raises")
+
+    def _audit_record(self, envelope: Envelope[EventData], outcome: Outcome) -> KafkaRecord:
+        return encode(
+            outcome.data,
+            topic=AUDIT_TOPIC,
+            source=self._source,
+            event_id=derived_event_id(envelope.id, f"{self._service.name}/{outcome.action}"),
+            correlation_id=envelope.chain_id,
+            causation_id=envelope.id,
+            extra_headers=inject_headers(),
+        )
+
+    async def _reject(self, record: KafkaRecord, input_ref: InputRef, rejection: EventRejectedError) -> None:
+        self._metrics.dead_letters.labels(reason=rejection.code).inc()
+        dead_letter = KafkaRecord(
+            topic=DEADLETTER_TOPIC,
+            key=record.key,
+            value=record.value,
+            headers=(
+                *record.headers,
+                ("mesh_deadletter_reason", rejection.code.encode()),
+                ("mesh_deadletter_detail", rejection.reason.encode("utf-8", errors="replace")),
+                ("mesh_deadletter_service", self._service.name.encode()),
+                ("mesh_original_topic", record.topic.encode()),
+                ("mesh_original_partition", str(record.partition).encode()),
+                ("mesh_original_offset", str(record.offset).encode()),
+            ),
+        )
+        # An input without a readable id is named by where it sits in the log: stable on replay.
+        input_id = rejection.event_id or f"{record.topic}/{record.partition}/{record.offset}"
+        audit = AuditEventRejected(
+            service=self._service,
+            input=input_ref,
+            reason_code=rejection.code,
+            reason=rejection.reason,
+            domain=domain_of_topic(record.topic),
+        )
+        audit_record = encode(
+            audit,
+            topic=AUDIT_TOPIC,
+            source=self._source,
+            event_id=derived_event_id(input_id, f"{self._service.name}/rejected"),
+            correlation_id=input_id,
+            causation_id=input_id,
+            extra_headers=inject_headers(),
+        )
+        log.warning(
+            "rejected %s at %s/%d/%d: %s", input_id, record.topic, record.partition, record.offset, rejection
+        )
+        await self._sink.send([dead_letter, audit_record])
+        self._metrics.audit_out.labels(type=AuditEventRejected.EVENT_TYPE).inc()
+
+
+def _header_text(record: KafkaRecord, name: str) -> str | None:
+    value = record.header(name)
+    return None if value is None else value.decode("utf-8", errors="replace")

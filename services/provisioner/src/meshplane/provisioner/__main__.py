@@ -1,0 +1,33 @@
+"""Entry point: ``meshplane-provisioner`` (or ``python -m meshplane.provisioner``).
+
+Reads its configuration from the environment, connects to the real Snowflake gateway, and runs
+until SIGTERM/SIGINT, on which FastStream stops consuming, lets the event in flight finish (its
+offset is committed only once its audit event is acknowledged), and shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+from meshplane.common.snowflake.gateway import SnowflakeGateway
+from meshplane.common.telemetry import configure_tracing
+from meshplane.provisioner import SERVICE_NAME, SERVICE_VERSION
+from meshplane.provisioner.app import create_app
+from meshplane.provisioner.settings import ProvisionerConfig
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("MESH_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    config = ProvisionerConfig.from_env()
+    configure_tracing(SERVICE_NAME, SERVICE_VERSION)
+    service = create_app(config, SnowflakeGateway(config.snowflake))
+    asyncio.run(service.app.run())
+
+
+if __name__ == "__main__":
+    main()

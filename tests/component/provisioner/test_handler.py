@@ -1,0 +1,252 @@
+"""The provisioner's handler through FastStream's in-memory Kafka broker, with a recording gateway.
+
+No broker, no Snowflake: what is checked here is the wiring — decode → plan → execute → emit —
+and the contract of the audit and dead-letter output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from faststream.kafka import TestKafkaBroker
+from open_data_contract_standard.model import OpenDataContractStandard
+
+from meshplane.common.events import (
+    AUDIT_TOPIC,
+    DEADLETTER_TOPIC,
+    AuditProductProvisioned,
+    KafkaRecord,
+    ProductCreated,
+    decode,
+    derived_event_id,
+    encode,
+    product_topic,
+)
+from meshplane.common.messaging import EventProcessor, Outcome, RecordingSink
+from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings, SnowflakeSettings
+from meshplane.common.snowflake.errors import PermanentSnowflakeError, TransientSnowflakeError
+from meshplane.common.telemetry import ServiceMetrics
+from meshplane.provisioner.app import ProvisionerApp, create_app
+from meshplane.provisioner.settings import ProvisionerConfig, ProvisionerSettings
+from tests.fakes import RecordingGateway
+
+EXAMPLES = Path(__file__).parents[3] / "examples"
+
+
+def contract(name: str = "sales-orders", **changes: object) -> OpenDataContractStandard:
+    odcs = OpenDataContractStandard.from_file(str(EXAMPLES / f"{name}.odcs.yaml"))
+    return odcs.model_copy(update=changes)
+
+
+def created(
+    odcs: OpenDataContractStandard, *, topic: str | None = None, event_id: str | None = None
+) -> KafkaRecord:
+    event = ProductCreated(contract=odcs)
+    return encode(event, topic=topic or product_topic(event.mesh.domain), source="/tests", event_id=event_id)
+
+
+def config(**retry: float) -> ProvisionerConfig:
+    return ProvisionerConfig(
+        provisioner=ProvisionerSettings(),
+        kafka=KafkaSettings(bootstrap_servers="unused:9092"),
+        snowflake=SnowflakeSettings(
+            account="local",
+            user="MESHPLANE_PROVISIONER",
+            role="MESHPLANE_PROVISIONER",
+            warehouse="MESHPLANE_WH",
+            password="unused",
+        ),
+        http=HttpSettings(port=0),
+        retry=RetrySettings(**retry),
+    )
+
+
+@pytest.fixture
+def gateway() -> RecordingGateway:
+    return RecordingGateway()
+
+
+@pytest.fixture
+def sink() -> RecordingSink:
+    return RecordingSink()
+
+
+@pytest.fixture
+def service(gateway: RecordingGateway, sink: RecordingSink) -> ProvisionerApp:
+    return create_app(config(initial_seconds=0.01, max_seconds=0.02, budget_seconds=5), gateway, sink=sink)
+
+
+async def deliver(service: ProvisionerApp, *records: KafkaRecord) -> None:
+    async with TestKafkaBroker(service.broker) as broker:
+        for record in records:
+            await broker.publish(
+                record.value,
+                topic=record.topic,
+                key=record.key,
+                headers={name: value.decode() for name, value in record.headers},
+            )
+
+
+async def test_a_new_domain_is_observed_then_provisioned_and_audited(
+    service: ProvisionerApp, gateway: RecordingGateway, sink: RecordingSink
+) -> None:
+    record = created(contract())
+    await deliver(service, record)
+
+    observation, provisioning = gateway.plans
+    assert all(s.sql.startswith("SHOW") for s in observation[0])
+    assert any("CREATE DATABASE" in s for s in (st.compile() for st in provisioning[0]))
+    (audit,) = sink.on(AUDIT_TOPIC)
+    envelope = decode(audit)
+    assert isinstance(envelope.data, AuditProductProvisioned)
+    input_id = record.header("ce_id").decode()  # type: ignore[union-attr]
+    assert envelope.id == derived_event_id(input_id, "provisioner/provisioned")
+    assert envelope.causation_id == input_id
+    assert envelope.correlation_id == input_id
+    assert audit.key == b"sales.orders"
+    assert envelope.data.domain_created is True
+    assert envelope.data.round_trips == 2
+    assert len(envelope.data.statements) == len(provisioning[0])
+    assert all(s.query_id for s in envelope.data.statements)
+    tag = json.loads(provisioning[1])
+    assert tag["service"] == "provisioner"
+    assert tag["event"] == input_id
+    assert sink.on(DEADLETTER_TOPIC) == []
+
+
+async def test_a_product_in_a_known_domain_costs_one_round_trip(
+    service: ProvisionerApp, gateway: RecordingGateway, sink: RecordingSink
+) -> None:
+    await deliver(
+        service,
+        created(contract()),
+        created(contract(dataProduct="returns", id="c2b1e7c2-0a57-4d43-9a55-2f7b4a0f1e10")),
+    )
+    assert len(gateway.plans) == 3  # SHOW + plan for the first, the plan alone for the second
+    second = decode(sink.on(AUDIT_TOPIC)[1]).data
+    assert isinstance(second, AuditProductProvisioned)
+    assert second.round_trips == 1
+    assert second.domain_created is False
+    assert second.schema_name.startswith("RETURNS")
+
+
+async def test_the_same_event_twice_gives_the_same_audit_id(
+    service: ProvisionerApp, sink: RecordingSink
+) -> None:
+    record = created(contract())
+    await deliver(service, record, record)
+    first, second = (decode(r).id for r in sink.on(AUDIT_TOPIC))
+    assert first == second
+
+
+@pytest.mark.parametrize(
+    ("mangle", "reason"),
+    [
+        (lambda r: dataclasses.replace(r, topic="mesh.marketing.product"), "spoofed-domain"),
+        (lambda r: dataclasses.replace(r, value=b'{"contract": '), "bad-json"),
+        (
+            lambda r: dataclasses.replace(
+                r, headers=tuple((n, b"mesh.nonsense.v1" if n == "ce_type" else v) for n, v in r.headers)
+            ),
+            "unknown-type",
+        ),
+        (
+            lambda r: dataclasses.replace(
+                r,
+                headers=tuple(
+                    (n, b"mesh.audit.event.rejected.v1" if n == "ce_type" else v) for n, v in r.headers
+                ),
+            ),
+            "unknown-type",
+        ),
+        (
+            lambda r: dataclasses.replace(r, headers=tuple((n, v) for n, v in r.headers if n != "ce_id")),
+            "not-a-cloudevent",
+        ),
+    ],
+)
+async def test_input_that_cannot_be_taken_is_dead_lettered_and_nothing_runs(
+    service: ProvisionerApp,
+    gateway: RecordingGateway,
+    sink: RecordingSink,
+    mangle,
+    reason: str,  # type: ignore[no-untyped-def]
+) -> None:
+    bad = mangle(created(contract()))
+    await deliver(service, bad)
+
+    assert gateway.plans == []
+    (dead,) = sink.on(DEADLETTER_TOPIC)
+    assert dead.value == bad.value
+    assert dead.key == bad.key
+    assert dead.header("mesh_deadletter_reason") == reason.encode()
+    assert dead.header("mesh_original_topic") == bad.topic.encode()
+    for name, value in bad.headers:
+        assert (name, value) in dead.headers
+    (audit,) = sink.on(AUDIT_TOPIC)
+    rejected = decode(audit).data
+    assert rejected.reason_code == reason  # type: ignore[attr-defined]
+
+
+async def test_a_hostile_column_name_is_refused_before_any_sql(
+    service: ProvisionerApp, gateway: RecordingGateway, sink: RecordingSink
+) -> None:
+    odcs = contract()
+    hostile = odcs.model_dump(by_alias=True, exclude_none=True)
+    hostile["schema"][0]["properties"][0]["name"] = 'x"; DROP DATABASE SALES; --'
+    record = created(odcs)
+    record = dataclasses.replace(record, value=json.dumps({"contract": hostile}).encode())
+    await deliver(service, record)
+    assert gateway.plans == []
+    (dead,) = sink.on(DEADLETTER_TOPIC)
+    assert dead.header("mesh_deadletter_reason") == b"unsafe-name"
+
+
+async def test_a_permanent_snowflake_error_gives_a_failed_audit_and_moves_on(
+    service: ProvisionerApp, gateway: RecordingGateway, sink: RecordingSink
+) -> None:
+    gateway.failures.append(PermanentSnowflakeError("Insufficient privileges", errno=3001, sqlstate="42501"))
+    await deliver(service, created(contract()))
+    (audit,) = sink.on(AUDIT_TOPIC)
+    envelope = decode(audit)
+    assert envelope.type == "mesh.audit.product.provisioning-failed.v1"
+    assert envelope.data.failure.errno == 3001  # type: ignore[attr-defined]
+
+
+async def test_a_transient_snowflake_error_is_retried_until_it_passes(
+    service: ProvisionerApp, gateway: RecordingGateway, sink: RecordingSink
+) -> None:
+    gateway.failures.extend(
+        [TransientSnowflakeError("lock wait", errno=625), TransientSnowflakeError("503", errno=None)]
+    )
+    await deliver(service, created(contract()))
+    (audit,) = sink.on(AUDIT_TOPIC)
+    assert decode(audit).type == "mesh.audit.product.provisioned.v1"
+    retries = service.metrics.registry.get_sample_value(
+        "meshplane_transient_retries_total", {"service": "provisioner"}
+    )
+    assert retries == 2
+
+
+async def test_when_the_retry_budget_is_spent_the_error_propagates_so_the_offset_is_not_committed(
+    sink: RecordingSink,
+) -> None:
+    async def always_transient(*_: object) -> list[Outcome]:
+        raise TransientSnowflakeError("still down", errno=None)
+
+    from meshplane.common.events import ServiceRef
+
+    processor = EventProcessor(
+        service=ServiceRef(name="provisioner", version="test"),
+        sink=sink,
+        metrics=ServiceMetrics("provisioner"),
+        retry=RetrySettings(initial_seconds=0.01, max_seconds=0.01, budget_seconds=0.05),
+        work=always_transient,
+        accepts=frozenset({ProductCreated.EVENT_TYPE}),
+    )
+    with pytest.raises(TransientSnowflakeError):
+        await processor.process(created(contract()))
+    assert sink.records == []

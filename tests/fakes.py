@@ -1,0 +1,55 @@
+"""In-memory fakes for component tests and benchmarks: a Snowflake gateway that records plans.
+
+:class:`RecordingGateway` has the gateway's shape (:class:`~meshplane.common.snowflake.ports.SnowflakePort`)
+and runs nothing: it keeps every plan it is given, answers SHOW statements with the rows a test
+scripted (none by default: nothing exists), and raises the errors a test queued, in order.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from meshplane.common.snowflake.results import PlanResult, Row, StatementResult
+from meshplane.common.snowflake.statements import Plan, Statement
+
+RowsFor = Callable[[Statement], tuple[Row, ...]]
+
+
+def no_rows(_statement: Statement) -> tuple[Row, ...]:
+    return ()
+
+
+class RecordingGateway:
+    def __init__(self, rows_for: RowsFor = no_rows) -> None:
+        self.rows_for = rows_for
+        self.plans: list[tuple[Plan, str]] = []
+        self.queries: list[Statement] = []
+        #: Errors raised by the next calls to execute(), first one first.
+        self.failures: list[Exception] = []
+        self._ids = itertools.count(1)
+        self.closed = False
+
+    async def execute(self, plan: Plan, query_tag: str) -> PlanResult:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.plans.append((plan, query_tag))
+        results = tuple(
+            StatementResult(
+                statement=s, query_id=f"fake-{next(self._ids)}", rowcount=0, rows=self.rows_for(s)
+            )
+            for s in plan
+        )
+        return PlanResult(plan=plan, query_tag=query_tag, results=results, round_trips=1)
+
+    async def query(self, statement: Statement, query_tag: str | None = None) -> tuple[Row, ...]:
+        self.queries.append(statement)
+        return self.rows_for(statement)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+    @property
+    def statements(self) -> list[str]:
+        """Every statement executed so far, compiled, in order."""
+        return [statement.compile() for plan, _tag in self.plans for statement in plan]
