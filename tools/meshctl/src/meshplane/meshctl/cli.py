@@ -30,6 +30,13 @@ from meshplane.meshctl import SOURCE, docs
 from meshplane.meshctl.contracts import describe, load_contract, one_line_validation_error
 from meshplane.meshctl.errors import MeshctlError
 from meshplane.meshctl.kafka import produce, read_topic
+from meshplane.meshctl.planning import (
+    describe_observed,
+    make_plan,
+    observe_online,
+    plan_offline,
+    snowflake_settings,
+)
 from meshplane.meshctl.timeline import Timeline
 
 __all__ = ["app", "main"]
@@ -185,6 +192,39 @@ def audit_tail(
     """Print the audit trail as a timeline: time, type, product, summary, short ce_id (replays once)."""
     with _one_line_errors():
         asyncio.run(_tail(topic, bootstrap_servers, follow=follow, from_beginning=since_beginning))
+
+
+@app.command()
+def plan(
+    file: ContractFile,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Plan as if nothing existed (no Snowflake connection).")
+    ] = False,
+    event: Annotated[
+        ContractEvent, typer.Option("--event", help="Plan product.created or product.updated.")
+    ] = ContractEvent.created,
+    service_role: Annotated[
+        str | None,
+        typer.Option(
+            "--service-role",
+            help="The provisioner's role (default: MESH_SNOWFLAKE_ROLE online, MESH_PROVISIONER offline).",
+        ),
+    ] = None,
+) -> None:
+    """Print the SQL the provisioner would run for a contract now; executes nothing but SHOW."""
+    with _one_line_errors():
+        loaded = load_contract(file)
+        updated = event is ContractEvent.updated
+        if offline:
+            typer.echo(
+                plan_offline(loaded.mesh, updated=updated, service_role=service_role).compile(), nl=False
+            )
+            return
+        settings = snowflake_settings()
+        observed, round_trips = asyncio.run(observe_online(loaded.mesh, settings))
+        result = make_plan(loaded.mesh, observed, updated=updated, service_role=service_role or settings.role)
+        typer.echo(f"-- observed with SHOW in {round_trips} round trip(s): {describe_observed(observed)}")
+        typer.echo(result.compile(), nl=False)
 
 
 @app.command("docs")
