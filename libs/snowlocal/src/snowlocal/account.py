@@ -221,6 +221,8 @@ class Account:
 
     def set_owner(self, ref: ObjectRef, role: str, granted_by: str) -> None:
         grants = self.grants.setdefault(ref, {})
+        if (OWNERSHIP, role) in grants:
+            return  # transferring ownership to the owner changes nothing (SHOW GRANTS stays as it was)
         for key in [k for k in grants if k[0] == OWNERSHIP]:
             del grants[key]
         grants[(OWNERSHIP, role)] = PrivilegeGrant(OWNERSHIP, ref, role, False, granted_by, time.time())

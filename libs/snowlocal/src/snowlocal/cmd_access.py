@@ -522,6 +522,9 @@ def grant(ctx: Context, cursor: TokenCursor) -> ResultSet:
         _require_may_grant_future(ctx, target.future_in)
         for privilege in expanded:
             key = (privilege, target.kind, target.future_in, role)
+            held = ctx.account.future_grants.get(key)
+            if held is not None and (held.grant_option or not grant_option):
+                continue  # granting what is already held changes nothing, as for current grants
             ctx.account.future_grants[key] = FutureGrant(
                 privilege, target.kind, target.future_in, role, grant_option, time.time()
             )

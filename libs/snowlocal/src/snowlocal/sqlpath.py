@@ -310,6 +310,11 @@ def _check_create(ctx: Context, tree: exp.Create, text: str) -> Callable[[], Non
     properties = tree.args.get("properties")
     props = properties.expressions if isinstance(properties, exp.Properties) else []
     comment = next((p.this.name for p in props if isinstance(p, exp.SchemaCommentProperty)), None)
+    # CREATE OR REPLACE ... COPY GRANTS: the replacement keeps every privilege granted on the
+    # replaced object except OWNERSHIP (the creating role owns it), and then receives no future
+    # grants (https://docs.snowflake.com/en/sql-reference/sql/create-view , COPY GRANTS;
+    # https://docs.snowflake.com/en/sql-reference/sql/create-table , COPY GRANTS).
+    copy_grants = any(isinstance(p, exp.CopyGrantsProperty) for p in props)
     extra: dict[str, Any] = {}
     if kind == VIEW:
         extra["is_secure"] = any(isinstance(p, exp.SecureProperty) for p in props)
@@ -317,10 +322,17 @@ def _check_create(ctx: Context, tree: exp.Create, text: str) -> Callable[[], Non
         extra["query"] = query.sql(dialect="snowflake") if query is not None else ""
 
     def record() -> None:
+        copied = []
         if existing is not None:
+            if copy_grants:
+                copied = [g for g in ctx.account.grants_on(existing.ref) if g.privilege != "OWNERSHIP"]
             ctx.account.remove_object(existing.ref)
         ctx.account.add_object(ref, owner=ctx.role, comment=comment, **extra)
-        apply_future_grants(ctx, ref)
+        if existing is not None and copy_grants:
+            for g in copied:
+                ctx.account.grant(g.privilege, ref, g.grantee, g.grant_option, granted_by=g.granted_by)
+        else:
+            apply_future_grants(ctx, ref)
 
     return record
 

@@ -319,9 +319,16 @@ def _product_statements(
 
 
 def _layouts(contract: MeshContract) -> ProductLayout:
+    """The product's layout, with every name and type of the contract checked before any SQL exists.
+
+    ``read_contract`` already refuses unsafe names; this holds for a contract built another way too.
+    """
     layout = product_layout(contract.domain, contract.product, contract.major)
     for port in contract.output_ports:
-        layout.port(port.name)  # every derived name checked before any statement exists
+        layout.port(port.name)
+        for column in port.columns:
+            quote_identifier(column.name)
+            _column_type(column)
     return layout
 
 
