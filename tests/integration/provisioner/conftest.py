@@ -44,7 +44,7 @@ class CountingConnect:
             cur.execute = counted
             return cur
 
-        connection.cursor = cursor
+        connection.cursor = cursor  # type: ignore[method-assign]
         return connection
 
 

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from meshplane.common.settings import SnowflakeSettings
+from meshplane.common.snowflake.errors import PermanentSnowflakeError
 from meshplane.common.snowflake.gateway import SnowflakeGateway
-from meshplane.common.snowflake.statements import Plan
+from meshplane.common.snowflake.statements import Plan, Statement
 from meshplane.devstack.bootstrap import PROVISIONER_ROLE
 from meshplane.provisioner.observe import ASSUME_DOMAIN_READY, DOMAIN_READY_MARKER, Observed, observe
 from meshplane.provisioner.plan import (
@@ -255,3 +257,47 @@ async def test_retire_drops_the_reader_keeps_the_data_and_can_run_again(
     await run(
         gateway, plan_product_retired(domain, "orders", 1, ASSUME_DOMAIN_READY, service_role=PROVISIONER_ROLE)
     )
+
+
+def test_the_bootstrap_role_holds_only_what_it_needs(
+    provisioner_settings: SnowflakeSettings, sandbox: Sandbox
+) -> None:
+    grants = {
+        (g["privilege"], g["granted_on"], g["name"])
+        for g in show(sandbox, f"SHOW GRANTS TO ROLE {PROVISIONER_ROLE}")
+    }
+    account = {(p, on) for p, on, _ in grants if on == "ACCOUNT"}
+    assert account == {
+        ("CREATE DATABASE", "ACCOUNT"),
+        ("CREATE WAREHOUSE", "ACCOUNT"),
+        ("CREATE ROLE", "ACCOUNT"),
+        ("APPLY MASKING POLICY", "ACCOUNT"),
+    }
+    assert ("USAGE", "WAREHOUSE", "MESHPLANE_PROVISIONER_WH") in grants
+    held = {g["grantee_name"] for g in show(sandbox, f"SHOW GRANTS OF ROLE {PROVISIONER_ROLE}")}
+    assert "SYSADMIN" in held  # it rolls up to SYSADMIN
+    # No system role is granted to it (SHOW GRANTS TO ROLE lists the roles it holds as USAGE ON ROLE).
+    assert not {name for p, on, name in grants if on == "ROLE"} & {
+        "ACCOUNTADMIN",
+        "SECURITYADMIN",
+        "SYSADMIN",
+        "USERADMIN",
+    }
+    (warehouse,) = show(sandbox, "SHOW WAREHOUSES LIKE 'MESHPLANE_PROVISIONER_WH'")
+    assert warehouse["state"] == "SUSPENDED"
+
+
+async def test_the_bootstrap_role_cannot_grant_what_it_does_not_own(
+    gateway: SnowflakeGateway, sandbox: Sandbox
+) -> None:
+    foreign = sandbox.name("FOREIGN")
+    sandbox.sql(f"CREATE DATABASE {foreign}")
+    sandbox.sql(f"CREATE ROLE {foreign}_R")
+    with pytest.raises(PermanentSnowflakeError):
+        await gateway.execute(
+            Plan.of("x", Statement(f'GRANT USAGE ON DATABASE "{foreign}" TO ROLE "{foreign}_R"')), TAG
+        )
+    with pytest.raises(PermanentSnowflakeError):
+        await gateway.execute(
+            Plan.of("x", Statement(f'GRANT ROLE "ACCOUNTADMIN" TO ROLE "{PROVISIONER_ROLE}"')), TAG
+        )
