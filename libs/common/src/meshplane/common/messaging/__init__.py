@@ -1,6 +1,6 @@
 """The messaging spine every service shares: the broker, input processing, output production."""
 
-from meshplane.common.messaging.broker import create_broker, record_of, subscribe
+from meshplane.common.messaging.broker import create_broker, declare_outputs, record_of, subscribe
 from meshplane.common.messaging.processing import (
     DEADLETTER_HEADERS,
     EventContext,
@@ -20,6 +20,7 @@ __all__ = [
     "RecordingSink",
     "Work",
     "create_broker",
+    "declare_outputs",
     "record_of",
     "subscribe",
 ]

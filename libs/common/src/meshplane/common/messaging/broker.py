@@ -11,16 +11,20 @@
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Sequence
 from typing import Any, Final
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 
+from meshplane.common.events import AUDIT_TOPIC, DEADLETTER_TOPIC, AuditEventData
 from meshplane.common.events.envelope import KafkaRecord
 from meshplane.common.messaging.processing import EventProcessor
 from meshplane.common.settings import KafkaSettings
 
-__all__ = ["METADATA_MAX_AGE_MS", "create_broker", "subscribe"]
+__all__ = ["METADATA_MAX_AGE_MS", "create_broker", "declare_outputs", "record_of", "subscribe"]
 
 #: How soon a consumer sees a topic created after it started (the client's metadata refresh).
 METADATA_MAX_AGE_MS: Final = 5_000
@@ -79,3 +83,31 @@ def subscribe(
     )
     async def handle(body: bytes, message: KafkaMessage) -> None:
         await processor.process(record_of(message))
+
+
+def declare_outputs(
+    broker: KafkaBroker, *, service: str, audit_types: Sequence[type[AuditEventData]]
+) -> None:
+    """Describe what the service writes, for the AsyncAPI document generated from the app.
+
+    Records are produced by :class:`~meshplane.common.messaging.producer.RecordProducer` (FastStream's
+    publish takes header values as text only); these publishers are declared so that the document
+    shows the audit and dead-letter channels with their payloads. Nothing publishes through them.
+    """
+    broker.publisher(
+        AUDIT_TOPIC,
+        title=f"{service} audit",
+        description="What the service did, as CloudEvents (binary mode); ids derived from the input event.",
+        schema=functools.reduce(operator.or_, audit_types),
+    )
+    broker.publisher(
+        DEADLETTER_TOPIC,
+        title=f"{service} dead letters",
+        description=(
+            "Input that could not be taken: the original key, value and headers, plus "
+            "mesh_deadletter_reason (bad-json, not-a-cloudevent, unknown-type, schema-error, unsafe-name, "
+            "spoofed-domain), mesh_deadletter_detail, mesh_deadletter_service and mesh_original_topic / "
+            "_partition / _offset."
+        ),
+        schema=bytes,
+    )
