@@ -36,8 +36,8 @@ down: sync ## stop what make up started
 status: sync ## say what of the local stack runs
 	$(RUN) devstack status
 
-demo: sync ## the local stack at work: a data product provisioned, masked and clear reads, an event through Kafka
-	$(RUN) python demo/local_stack.py
+demo: sync ## the mesh at work: example contracts in, Snowflake objects, audit timeline, masked and clear reads out
+	$(RUN) python demo/mesh_demo.py
 
 test: sync ## run every test (starts its own broker and snowlocal on free ports)
 	$(RUN) pytest
