@@ -111,7 +111,7 @@ class TopicLog:
             found = consumer.partitions_for_topic(self.topic)
             if found:
                 break
-            await consumer.client.force_metadata_update()  # type: ignore[no-untyped-call]
+            await consumer.topics()  # refreshes the client's metadata
             await asyncio.sleep(0.1)
         self._partitions = [TopicPartition(self.topic, p) for p in sorted(found or ())]
         consumer.assign(self._partitions)
