@@ -20,6 +20,7 @@ from meshplane.common.events import (
     AuditProductProvisioned,
     KafkaRecord,
     ProductCreated,
+    ProductRetired,
     decode,
     derived_event_id,
     encode,
@@ -250,3 +251,32 @@ async def test_when_the_retry_budget_is_spent_the_error_propagates_so_the_offset
     with pytest.raises(TransientSnowflakeError):
         await processor.process(created(contract()))
     assert sink.records == []
+
+
+async def test_a_remembered_domain_that_is_gone_is_observed_and_planned_again(
+    service: ProvisionerApp, gateway: RecordingGateway, sink: RecordingSink
+) -> None:
+    await deliver(service, created(contract()))
+    # The domain was dropped by hand: the next plan, made from memory, fails once.
+    gateway.failures.append(PermanentSnowflakeError("Database 'SALES' does not exist", errno=2003))
+    await deliver(
+        service, created(contract(dataProduct="returns", id="c2b1e7c2-0a57-4d43-9a55-2f7b4a0f1e10"))
+    )
+    second = decode(sink.on(AUDIT_TOPIC)[1]).data
+    assert isinstance(second, AuditProductProvisioned)
+    assert second.domain_created is True
+    assert second.round_trips == 3  # the failed plan, SHOW, the plan
+
+
+async def test_a_retired_product_loses_its_reader_role_and_is_audited(
+    service: ProvisionerApp, gateway: RecordingGateway, sink: RecordingSink
+) -> None:
+    record = encode(
+        ProductRetired(domain="sales", product="orders", major=1), topic="mesh.sales.product", source="/t"
+    )
+    await deliver(service, record)
+    (audit,) = sink.on(AUDIT_TOPIC)
+    envelope = decode(audit)
+    assert envelope.type == "mesh.audit.product.retired.v1"
+    assert any("DROP ROLE IF EXISTS" in s for s in gateway.statements)
+    assert not any(s.startswith("DROP SCHEMA") or s.startswith("DROP TABLE") for s in gateway.statements)

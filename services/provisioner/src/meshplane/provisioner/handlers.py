@@ -35,7 +35,7 @@ from meshplane.common.snowflake.ports import SnowflakePort
 from meshplane.common.snowflake.results import PlanResult
 from meshplane.common.snowflake.statements import Plan
 from meshplane.provisioner.layout import product_layout
-from meshplane.provisioner.observe import ASSUME_DOMAIN_READY, Observed, observe
+from meshplane.provisioner.observe import ASSUME_DOMAIN_READY, observe
 from meshplane.provisioner.plan import (
     BreakingChange,
     plan_product_created,
@@ -70,6 +70,30 @@ def _ran_before(plan: Plan, error: PermanentSnowflakeError) -> tuple[ExecutedSta
     return tuple(ExecutedStatement(sql=statement.compile()) for statement in tuple(plan)[:count])
 
 
+def _failed(
+    context: EventContext,
+    *,
+    domain: str,
+    product: str,
+    version: str | None,
+    reason: str,
+    error: PermanentSnowflakeError | None = None,
+    plan: Plan | None = None,
+) -> Sequence[Outcome]:
+    """The one audit event of an event that will not be tried again."""
+    audit = AuditProductProvisioningFailed(
+        service=context.service,
+        input=context.input,
+        domain=domain,
+        product=product,
+        version=version,
+        reason=reason,
+        failure=None if error is None else _failure(error),
+        statements=() if error is None or plan is None else _ran_before(plan, error),
+    )
+    return [Outcome("provisioning-failed", audit)]
+
+
 class Provisioner:
     """Turns product lifecycle events into Snowflake state. Holds no state but a cache of ready domains."""
 
@@ -88,133 +112,104 @@ class Provisioner:
             return await self._retire(data, context)
         raise TypeError(f"the provisioner does not take {envelope.type}")  # the processor filters types
 
-    async def _observed(
-        self, domain: str, product: str, major: int, context: EventContext, *, updating: bool
-    ) -> tuple[Observed, int]:
-        # An update needs the product's columns; a create in a domain known ready needs nothing.
-        if domain in self._ready_domains and not updating:
-            return ASSUME_DOMAIN_READY, 0
-        return await observe(self._gateway, domain, product, major, query_tag=context.query_tag)
-
     async def _provision(
         self, contract: MeshContract, context: EventContext, *, updating: bool
     ) -> Sequence[Outcome]:
         layout = product_layout(contract.domain, contract.product, contract.major)
-
-        def failed(
-            reason: str, error: PermanentSnowflakeError | None, ran: tuple[ExecutedStatement, ...]
-        ) -> Sequence[Outcome]:
-            return [
-                Outcome(
-                    "provisioning-failed",
-                    AuditProductProvisioningFailed(
-                        service=context.service,
-                        input=context.input,
-                        domain=contract.domain,
-                        product=contract.product,
-                        version=contract.version,
-                        reason=reason,
-                        failure=None if error is None else _failure(error),
-                        statements=ran,
-                    ),
-                )
-            ]
-
-        try:
-            observed, round_trips = await self._observed(
-                contract.domain, contract.product, contract.major, context, updating=updating
-            )
-        except PermanentSnowflakeError as error:
-            return failed(f"Snowflake refused to show what exists: {error}", error, ())
-
-        try:
-            if updating:
-                plan = plan_product_updated(contract, observed, service_role=self._service_role)
-            else:
-                plan = plan_product_created(contract, observed, service_role=self._service_role)
-        except BreakingChange as change:
-            return failed(change.reason, None, ())
-
-        try:
-            result = await self._gateway.execute(plan, context.query_tag)
-        except PermanentSnowflakeError as error:
-            if observed is ASSUME_DOMAIN_READY:
-                # The domain was remembered as ready but Snowflake disagrees: plan again from SHOW.
-                log.warning("domain %s is not as remembered (%s); observing it again", contract.domain, error)
-                self._ready_domains.discard(contract.domain)
-                observed, more = await observe(
-                    self._gateway,
-                    contract.domain,
-                    contract.product,
-                    contract.major,
-                    query_tag=context.query_tag,
-                )
-                round_trips += more + 1
-                plan = plan_product_created(contract, observed, service_role=self._service_role)
-                try:
-                    result = await self._gateway.execute(plan, context.query_tag)
-                except PermanentSnowflakeError as second:
-                    return failed(f"Snowflake refused the plan: {second}", second, _ran_before(plan, second))
-            else:
-                return failed(f"Snowflake refused the plan: {error}", error, _ran_before(plan, error))
-        round_trips += result.round_trips
-        self._ready_domains.add(contract.domain)
-        return [
-            Outcome(
-                "provisioned",
-                AuditProductProvisioned(
-                    service=context.service,
-                    input=context.input,
+        # An update needs the product's columns; a create in a domain known ready needs nothing.
+        remembered = contract.domain in self._ready_domains and not updating
+        round_trips = 0
+        while True:
+            plan: Plan | None = None
+            try:
+                if remembered:
+                    observed = ASSUME_DOMAIN_READY
+                else:
+                    observed, observing = await observe(
+                        self._gateway,
+                        contract.domain,
+                        contract.product,
+                        contract.major,
+                        query_tag=context.query_tag,
+                    )
+                    round_trips += observing
+                planner = plan_product_updated if updating else plan_product_created
+                plan = planner(contract, observed, service_role=self._service_role)
+                result = await self._gateway.execute(plan, context.query_tag)
+                round_trips += result.round_trips
+                break
+            except BreakingChange as change:
+                return _failed(
+                    context,
                     domain=contract.domain,
                     product=contract.product,
                     version=contract.version,
-                    database=layout.domain.database,
-                    schema_name=layout.schema,
-                    reader_role=layout.reader_role,
-                    domain_created=not observed.domain_ready,
-                    round_trips=round_trips,
-                    statements=_executed(result),
-                ),
-            )
-        ]
+                    reason=change.reason,
+                )
+            except PermanentSnowflakeError as error:
+                if remembered:
+                    # Remembered as ready, but Snowflake disagrees (dropped by hand?): plan again from SHOW.
+                    log.warning(
+                        "domain %s is not as remembered (%s); observing it again", contract.domain, error
+                    )
+                    self._ready_domains.discard(contract.domain)
+                    remembered = False
+                    round_trips += 1
+                    continue
+                return _failed(
+                    context,
+                    domain=contract.domain,
+                    product=contract.product,
+                    version=contract.version,
+                    reason=f"Snowflake refused: {error}",
+                    error=error,
+                    plan=plan,
+                )
+        self._ready_domains.add(contract.domain)
+        audit = AuditProductProvisioned(
+            service=context.service,
+            input=context.input,
+            domain=contract.domain,
+            product=contract.product,
+            version=contract.version,
+            database=layout.domain.database,
+            schema_name=layout.schema,
+            reader_role=layout.reader_role,
+            domain_created=not observed.domain_ready,
+            round_trips=round_trips,
+            statements=_executed(result),
+        )
+        return [Outcome("provisioned", audit)]
 
     async def _retire(self, event: ProductRetired, context: EventContext) -> Sequence[Outcome]:
         layout = product_layout(event.domain, event.product, event.major)
-        observed, _ = await observe(
-            self._gateway, event.domain, event.product, event.major, query_tag=context.query_tag
-        )
-        plan = plan_product_retired(
-            event.domain, event.product, event.major, observed, service_role=self._service_role
-        )
+        plan: Plan | None = None
         try:
+            observed, _ = await observe(
+                self._gateway, event.domain, event.product, event.major, query_tag=context.query_tag
+            )
+            plan = plan_product_retired(
+                event.domain, event.product, event.major, observed, service_role=self._service_role
+            )
             result = await self._gateway.execute(plan, context.query_tag)
         except PermanentSnowflakeError as error:
-            return [
-                Outcome(
-                    "provisioning-failed",
-                    AuditProductProvisioningFailed(
-                        service=context.service,
-                        input=context.input,
-                        domain=event.domain,
-                        product=event.product,
-                        reason=f"retiring version {event.major} failed: {error}",
-                        failure=_failure(error),
-                        statements=_ran_before(plan, error),
-                    ),
-                )
-            ]
-        return [
-            Outcome(
-                "retired",
-                AuditProductRetired(
-                    service=context.service,
-                    input=context.input,
-                    domain=event.domain,
-                    product=event.product,
-                    major=event.major,
-                    schema_name=layout.schema,
-                    reader_role=layout.reader_role,
-                    statements=_executed(result),
-                ),
+            return _failed(
+                context,
+                domain=event.domain,
+                product=event.product,
+                version=None,
+                reason=f"retiring version {event.major} failed: {error}",
+                error=error,
+                plan=plan,
             )
-        ]
+        audit = AuditProductRetired(
+            service=context.service,
+            input=context.input,
+            domain=event.domain,
+            product=event.product,
+            major=event.major,
+            schema_name=layout.schema,
+            reader_role=layout.reader_role,
+            statements=_executed(result),
+        )
+        return [Outcome("retired", audit)]
