@@ -129,18 +129,8 @@ class TopicLog:
         ends = await consumer.end_offsets(self._partitions)
         while any([await consumer.position(tp) < ends[tp] for tp in self._partitions]):
             batch = await consumer.getmany(timeout_ms=500)
-            for tp, messages in batch.items():
-                self.records.extend(
-                    KafkaRecord(
-                        topic=m.topic,
-                        key=m.key,
-                        value=m.value or b"",
-                        headers=tuple(m.headers),
-                        partition=tp.partition,
-                        offset=m.offset,
-                    )
-                    for m in messages
-                )
+            for messages in batch.values():
+                self.records.extend(KafkaRecord.consumed(m) for m in messages)
         return self.records
 
 

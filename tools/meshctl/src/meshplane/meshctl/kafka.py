@@ -68,17 +68,6 @@ async def _partitions(admin: AIOKafkaAdminClient, topic: str) -> list[TopicParti
     return None
 
 
-def _as_record(message: Any) -> KafkaRecord:
-    return KafkaRecord(
-        topic=message.topic,
-        key=message.key,
-        value=message.value if message.value is not None else b"",
-        headers=tuple((name, value if value is not None else b"") for name, value in message.headers),
-        partition=message.partition,
-        offset=message.offset,
-    )
-
-
 async def read_topic(
     topic: str,
     *,
@@ -120,7 +109,7 @@ async def read_topic(
                 if not behind or idle >= _IDLE_POLLS:
                     return
             batches = await consumer.getmany(timeout_ms=_POLL_MS)
-            records = [_as_record(m) for tp in sorted(batches) for m in batches[tp]]
+            records = [KafkaRecord.consumed(m) for tp in sorted(batches) for m in batches[tp]]
             idle = 0 if records else idle + 1
             if records:
                 yield records

@@ -71,6 +71,18 @@ class KafkaRecord:
     partition: int = -1
     offset: int = -1
 
+    @classmethod
+    def consumed(cls, message: Any) -> KafkaRecord:
+        """A record read by a Kafka client (an aiokafka ``ConsumerRecord`` or anything shaped like one)."""
+        return cls(
+            topic=message.topic,
+            key=message.key,
+            value=message.value if message.value is not None else b"",
+            headers=tuple((name, value if value is not None else b"") for name, value in message.headers),
+            partition=message.partition,
+            offset=message.offset,
+        )
+
     def header(self, name: str) -> bytes | None:
         """The last value of header ``name`` (header names compare case-insensitively)."""
         found = None

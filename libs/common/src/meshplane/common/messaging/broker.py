@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Final
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -43,15 +43,7 @@ def create_broker(kafka: KafkaSettings, *, client_id: str, graceful_timeout: flo
 
 def record_of(message: KafkaMessage) -> KafkaRecord:
     """The consumed record as the mesh sees it: original key, value and headers, untouched."""
-    raw: Any = message.raw_message
-    return KafkaRecord(
-        topic=raw.topic,
-        key=raw.key,
-        value=raw.value if raw.value is not None else b"",
-        headers=tuple((name, value if value is not None else b"") for name, value in raw.headers),
-        partition=raw.partition,
-        offset=raw.offset,
-    )
+    return KafkaRecord.consumed(message.raw_message)
 
 
 async def _raw_body(message: KafkaMessage) -> bytes:
