@@ -1,0 +1,791 @@
+"""Benchmark: the provisioner against the real broker, and against snowlocal as its bootstrap user.
+
+Starts its own Kafka broker (unless ``KAFKA_BOOTSTRAP_SERVERS`` names one) and its own snowlocal,
+and measures in one run:
+
+1. **Throughput.** ``EVENTS`` ``product.created`` events (the sales-orders contract, varied product
+   names, ``DOMAINS`` domains, one topic of one partition per domain) are published before any
+   consumer starts. The first record of every partition is a warm-up event for that domain, so by
+   partition order the provisioner's ready-domain cache holds a domain before any timed event of
+   it is taken; warm-up events are left out of the timing. Then, in alternating rounds, each with a
+   fresh consumer group over the very same records:
+
+   * the real provisioner app (``create_app``) with a zero-latency gateway
+     (``tests.fakes.RecordingGateway``), producing its audit events to ``mesh.audit``;
+   * bare aiokafka consume→produce loops over the same topics: for each record one output record
+     (the input's value, key and headers) to a topic of one partition, produced with an idempotent
+     ``acks=all`` producer like the services' own, and offsets committed only after the output is
+     acknowledged. ``per_record``: getone → send, wait for the ack → commit (the provisioner's
+     delivery pattern); ``batched``: getmany → send all → wait for all acks → one commit.
+
+   The rate of a round is (n - 1) / (last - first output timestamp), output timestamps being the
+   records' CreateTime as set by the producing client, read back from the topic afterwards, over
+   the timed events' outputs only. The wall time from start to the last output is reported too.
+
+2. **Round trips** to snowlocal per event, with the real gateway, as the bootstrap user: a product
+   in a new domain and a product in a domain already provisioned, from the audit events'
+   ``round_trips`` and from the app's ``meshplane_snowflake_round_trips_total`` counter.
+
+3. **Latency** at ``RATE`` events/s against snowlocal: ``LATENCY_EVENTS`` products over existing
+   domains; publish time per event id (just before the send) against the time a consumer tailing
+   ``mesh.audit`` reads its audit event. Publisher, tailer and provisioner share one event loop
+   (the gateway runs the connector in a thread).
+
+Writes bench/results/provisioner.json and prints a summary. ``BENCH_PROFILE=1`` adds a cProfile of
+one more provisioner round (top functions by own time) to the results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import secrets
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from open_data_contract_standard.model import OpenDataContractStandard
+
+from meshplane.common.events import AUDIT_TOPIC, KafkaRecord, decode, encode, product_topic
+from meshplane.common.events.product import ProductCreated
+from meshplane.common.messaging import RecordProducer
+from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings, SnowflakeSettings
+from meshplane.common.snowflake.gateway import SnowflakeGateway
+from meshplane.common.snowflake.ports import SnowflakePort
+from meshplane.devstack.bootstrap import bootstrap_provisioner
+from meshplane.devstack.kafka import running_kafka
+from meshplane.devstack.snowlocal import running_snowlocal
+from meshplane.provisioner.app import ProvisionerApp, create_app
+from meshplane.provisioner.settings import ProvisionerConfig, ProvisionerSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "provisioner.json"
+EXAMPLE = ROOT / "examples" / "sales-orders.odcs.yaml"
+
+EVENTS = int(os.environ.get("BENCH_EVENTS", "10000"))
+DOMAINS = int(os.environ.get("BENCH_DOMAINS", "4"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+LATENCY_EVENTS = int(os.environ.get("BENCH_LATENCY_EVENTS", "500"))
+RATE = float(os.environ.get("BENCH_RATE", "50"))
+PROFILE = os.environ.get("BENCH_PROFILE", "1") == "1"
+#: A rate the provisioner can sustain against snowlocal, for latency without a queue.
+SUSTAINABLE_RATE = float(os.environ.get("BENCH_SUSTAINABLE_RATE", "2"))
+SUSTAINABLE_EVENTS = int(os.environ.get("BENCH_SUSTAINABLE_EVENTS", "40"))
+#: Give up on a phase after this long rather than hang.
+PHASE_TIMEOUT = 600.0
+CAUSATION_HEADER = "ce_causationid"
+INPUT_HEADER = "bench_input_id"
+
+
+def _fake_gateway() -> SnowflakePort:
+    """tests.fakes.RecordingGateway: the zero-latency fake the component tests use."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # the repo root, so that `tests` is importable
+    from tests.fakes import RecordingGateway
+
+    gateway: SnowflakePort = RecordingGateway()
+    return gateway
+
+
+# ---------------------------------------------------------------------------------------------
+# events and topics
+
+
+_BASE_CONTRACT = OpenDataContractStandard.from_file(str(EXAMPLE))
+
+
+def created(domain: str, product: str) -> KafkaRecord:
+    contract = _BASE_CONTRACT.model_copy(
+        update={"domain": domain, "dataProduct": product, "id": f"{domain}-{product}"}
+    )
+    return encode(ProductCreated(contract=contract), topic=product_topic(domain), source="/bench/provisioner")
+
+
+def event_id(record: KafkaRecord) -> str:
+    value = record.header("ce_id")
+    assert value is not None
+    return value.decode()
+
+
+def header(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode()
+    return None
+
+
+async def ensure_topics(bootstrap: str, topics: Sequence[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t, num_partitions=1, replication_factor=1) for t in topics if t not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+async def publish_all(bootstrap: str, records: Sequence[KafkaRecord]) -> None:
+    """Publish as fast as the client batches, then wait for every ack."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        futures = [await producer.send(r.topic, r.value, key=r.key, headers=list(r.headers)) for r in records]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+@dataclass
+class Output:
+    """One output record read back: which input caused it, when it was produced, its size."""
+
+    input_id: str | None
+    timestamp_ms: int
+    read_at: float
+    size: int
+    record: KafkaRecord
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    for _ in range(100):
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return [TopicPartition(topic, p) for p in sorted(found)]
+        await consumer.client.force_metadata_update()
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"no partitions for {topic}")
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        parts = await partitions_of(consumer, topic)
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(parts)
+        return ends
+    finally:
+        await consumer.stop()
+
+
+async def read_outputs(
+    bootstrap: str, topic: str, start: dict[TopicPartition, int], id_header: str
+) -> list[Output]:
+    """Everything on ``topic`` from ``start`` up to its current end."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    out: list[Output] = []
+    try:
+        parts = await partitions_of(consumer, topic)
+        consumer.assign(parts)
+        for tp in parts:
+            consumer.seek(tp, start.get(tp, 0))
+        ends = await consumer.end_offsets(parts)
+        while any([await consumer.position(tp) < ends[tp] for tp in parts]):
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            now = time.time()
+            for messages in batch.values():
+                for m in messages:
+                    headers = tuple((k, v or b"") for k, v in m.headers)
+                    out.append(
+                        Output(
+                            input_id=header(headers, id_header),
+                            timestamp_ms=m.timestamp,
+                            read_at=now,
+                            size=len(m.value or b""),
+                            record=KafkaRecord(
+                                topic=m.topic, key=m.key, value=m.value or b"", headers=headers
+                            ),
+                        )
+                    )
+    finally:
+        await consumer.stop()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# provisioner
+
+
+def provisioner_config(
+    bootstrap: str, group: str, pattern: str, snowflake: dict[str, object] | None = None
+) -> ProvisionerConfig:
+    settings = snowflake or {
+        # Never used to connect: the fake gateway takes the place of the connector.
+        "account": "bench",
+        "user": "bench",
+        "password": "bench",
+        "role": "MESHPLANE_PROVISIONER",
+        "warehouse": "MESHPLANE_PROVISIONER_WH",
+    }
+    return ProvisionerConfig(
+        provisioner=ProvisionerSettings(group_id=group, topic_pattern=pattern),
+        kafka=KafkaSettings(bootstrap_servers=bootstrap),
+        snowflake=SnowflakeSettings(**settings),  # type: ignore[arg-type]
+        http=HttpSettings(host="127.0.0.1", port=0),
+        retry=RetrySettings(),
+    )
+
+
+def metric(service: ProvisionerApp, name: str, **labels: str) -> float:
+    """Sum of a metric's samples over all label values (restricted by ``labels``)."""
+    total = 0.0
+    for family in service.metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
+async def wait_until(condition: Callable[[], bool], *, within: float, what: str, poll: float = 0.05) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(poll)
+
+
+class TimedSink:
+    """The service's own RecordProducer, timed: how long the audit produce waits for its ack."""
+
+    def __init__(self, inner: RecordProducer) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+        self.calls = 0
+
+    async def send(self, records: Sequence[KafkaRecord]) -> None:
+        began = time.perf_counter()
+        await self.inner.send(records)
+        self.seconds += time.perf_counter() - began
+        self.calls += 1
+
+
+@dataclass
+class Round:
+    name: str
+    count: int
+    first_to_last_s: float
+    wall_s: float
+    rate: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def rate_of(outputs: Sequence[Output], timed: set[str], wall: float, name: str) -> Round:
+    stamps = sorted(o.timestamp_ms for o in outputs if o.input_id in timed)
+    seen = {o.input_id for o in outputs if o.input_id in timed}
+    if seen != timed:
+        raise RuntimeError(f"{name}: {len(timed - seen)} of {len(timed)} inputs have no output")
+    span = (stamps[-1] - stamps[0]) / 1000
+    return Round(name, len(stamps), round(span, 3), round(wall, 3), round((len(stamps) - 1) / span, 1))
+
+
+async def provisioner_round(
+    bootstrap: str,
+    pattern: str,
+    total: int,
+    timed: set[str],
+    *,
+    profile: cProfile.Profile | None = None,
+    timed_sink: bool = False,
+) -> Round:
+    start = await end_offsets(bootstrap, AUDIT_TOPIC)
+    group = f"bench-provisioner-{secrets.token_hex(4)}"
+    config = provisioner_config(bootstrap, group, pattern)
+    sink: TimedSink | None = None
+    if timed_sink:
+        # The same producer the app would make, started here so that its sends can be timed.
+        producer = RecordProducer(config.kafka, client_id="meshplane-provisioner")
+        await producer.start()
+        sink = TimedSink(producer)
+    service = create_app(config, _fake_gateway(), sink=sink)
+    began = time.perf_counter()
+    await service.start()
+    if profile is not None:
+        profile.enable()
+    try:
+        await wait_until(
+            lambda: metric(service, "meshplane_events_in_total") >= total,
+            within=PHASE_TIMEOUT,
+            what="the provisioner to take every event",
+        )
+        wall = time.perf_counter() - began
+    finally:
+        if profile is not None:
+            profile.disable()
+        await service.stop()
+        if sink is not None:
+            await sink.inner.stop()
+    handled = metric(service, "meshplane_handler_seconds_count")
+    handler_mean = metric(service, "meshplane_handler_seconds_sum") / handled
+    outputs = await read_outputs(bootstrap, AUDIT_TOPIC, start, CAUSATION_HEADER)
+    mine = [o for o in outputs if o.input_id in timed]
+    result = rate_of(mine, timed, wall, "provisioner")
+    result.extra = {
+        "handler_mean_ms": round(handler_mean * 1000, 3),
+        "audit_value_bytes_mean": round(statistics.mean(o.size for o in mine)),
+        "outcomes": sorted({decode(o.record).type for o in mine[:50]}),
+    }
+    if sink is not None:
+        result.extra["audit_send_ack_mean_ms"] = round(sink.seconds / sink.calls * 1000, 3)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# the bare loops
+
+
+async def bare_round(
+    bootstrap: str, topics: Sequence[str], out_topic: str, total: int, timed: set[str], *, batched: bool
+) -> Round:
+    start = await end_offsets(bootstrap, out_topic)
+    consumer = AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=f"bench-bare-{secrets.token_hex(4)}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        metadata_max_age_ms=5000,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    began = time.perf_counter()
+    await consumer.start()
+    await producer.start()
+    done = 0
+    phases = {"fetch": 0.0, "send_ack": 0.0, "commit": 0.0}
+
+    async def send(message: Any) -> asyncio.Future[Any]:
+        headers = [*message.headers, (INPUT_HEADER, (header(message.headers, "ce_id") or "").encode())]
+        future: asyncio.Future[Any] = await producer.send(
+            out_topic, message.value, key=message.key, headers=headers
+        )
+        return future
+
+    try:
+        async with asyncio.timeout(PHASE_TIMEOUT):
+            while done < total:
+                if batched:
+                    batch = await consumer.getmany(timeout_ms=1000, max_records=500)
+                    futures = [await send(m) for messages in batch.values() for m in messages]
+                    await asyncio.gather(*futures)
+                    if futures:
+                        await consumer.commit()
+                    done += len(futures)
+                else:
+                    t0 = time.perf_counter()
+                    message = await consumer.getone()
+                    t1 = time.perf_counter()
+                    await (await send(message))
+                    t2 = time.perf_counter()
+                    await consumer.commit()
+                    t3 = time.perf_counter()
+                    phases["fetch"] += t1 - t0
+                    phases["send_ack"] += t2 - t1
+                    phases["commit"] += t3 - t2
+                    done += 1
+        wall = time.perf_counter() - began
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    outputs = await read_outputs(bootstrap, out_topic, start, INPUT_HEADER)
+    name = "bare_batched" if batched else "bare_per_record"
+    result = rate_of(outputs, timed, wall, name)
+    result.extra = {"output_value_bytes_mean": round(statistics.mean(o.size for o in outputs))}
+    if not batched:
+        result.extra.update({f"{k}_mean_ms": round(v / done * 1000, 3) for k, v in phases.items()})
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# phase 1
+
+
+def top_functions(profile: cProfile.Profile, limit: int = 25) -> dict[str, list[dict[str, Any]]]:
+    """Top functions by own time, and the mesh's, FastStream's and aiokafka's by cumulative time."""
+    stats = pstats.Stats(profile, stream=io.StringIO())
+    rows = []
+    for (filename, line, name), (_cc, calls, tottime, cumtime, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        short = filename.replace(str(ROOT), "").split("site-packages/")[-1]
+        rows.append(
+            {
+                "function": f"{short}:{line}({name})",
+                "calls": calls,
+                "tottime_s": round(tottime, 3),
+                "cumtime_s": round(cumtime, 3),
+            }
+        )
+    own = sorted(rows, key=lambda row: -row["tottime_s"])[:limit]
+    ours = ("meshplane", "faststream", "fast_depends", "aiokafka", "tests/fakes")
+    cumulative = sorted(
+        (row for row in rows if any(part in row["function"] for part in ours)),
+        key=lambda row: -row["cumtime_s"],
+    )[:limit]
+    return {"top_by_own_time": own, "top_by_cumulative_time": cumulative}
+
+
+async def throughput(bootstrap: str) -> dict[str, Any]:
+    prefix = f"b{secrets.token_hex(3)}"
+    domains = [f"{prefix}_d{i}" for i in range(DOMAINS)]
+    topics = [product_topic(d) for d in domains]
+    out_topic = f"bench.{prefix}.out"
+    await ensure_topics(bootstrap, [*topics, out_topic, AUDIT_TOPIC])
+
+    encode_began = time.perf_counter()
+    warm = [created(d, "warm") for d in domains]
+    records = [created(domains[i % DOMAINS], f"p{i}") for i in range(EVENTS)]
+    encode_s = time.perf_counter() - encode_began
+    await publish_all(bootstrap, [*warm, *records])
+    timed = {event_id(r) for r in records}
+    total = len(warm) + len(records)
+    pattern = rf"mesh\.{prefix}_[a-z0-9_]*\.product"
+
+    rounds: list[Round] = []
+    for i in range(ROUNDS):
+        print(f"throughput round {i + 1}/{ROUNDS}", file=sys.stderr, flush=True)
+        rounds.append(await bare_round(bootstrap, topics, out_topic, total, timed, batched=False))
+        rounds.append(await provisioner_round(bootstrap, pattern, total, timed))
+        rounds.append(await bare_round(bootstrap, topics, out_topic, total, timed, batched=True))
+        for r in rounds[-3:]:
+            print(f"  {r.name}: {r.rate} events/s", file=sys.stderr, flush=True)
+
+    def median_rate(name: str) -> float:
+        return statistics.median(r.rate for r in rounds if r.name == name)
+
+    prov, per_record, batched = (
+        median_rate("provisioner"),
+        median_rate("bare_per_record"),
+        median_rate("bare_batched"),
+    )
+    report: dict[str, Any] = {
+        "events_timed": EVENTS,
+        "warm_up_events": len(warm),
+        "domains": DOMAINS,
+        "partitions": f"{DOMAINS} topics x 1 partition (mesh.<domain>.product); outputs to 1 partition",
+        "input_value_bytes_mean": round(statistics.mean(len(r.value) for r in records)),
+        "encode_seconds_for_all_inputs": round(encode_s, 2),
+        "how": (
+            "All inputs published before any consumer starts; each round is a fresh consumer group over "
+            "the same records. Warm-up: the first record of each domain's partition is a warm-up event, so "
+            "partition order puts the domain in the provisioner's ready cache before any timed event of it; "
+            "warm-up events are not timed. rate = (n-1) / (last - first output CreateTime), over the timed "
+            "events' outputs (audit events for the provisioner); wall_s = consumer start to last event taken."
+        ),
+        "provisioner": {
+            "what": (
+                "create_app(config, tests.fakes.RecordingGateway()) (zero-latency gateway): FastStream "
+                "subscriber by topic pattern, one record at a time, decode -> plan -> fake execute -> audit "
+                "event produced to mesh.audit (idempotent, acks=all) and acked -> offset commit per record"
+            ),
+        },
+        "baselines": {
+            "bare_per_record": (
+                "aiokafka consumer (explicit topic list, enable_auto_commit=False) getone() -> idempotent "
+                "acks=all producer sends the input's value/key/headers (+1 header) to one output topic -> "
+                "wait for the ack -> consumer.commit(); one record at a time: the provisioner's "
+                "delivery pattern without decode/plan/encode/FastStream"
+            ),
+            "bare_batched": (
+                "same, but getmany(max_records=500) -> send every record -> wait for all acks -> one "
+                "consumer.commit() per batch (still at-least-once: commit only after the outputs are acked)"
+            ),
+        },
+        "rates_events_per_s": {
+            "provisioner": prov,
+            "bare_per_record": per_record,
+            "bare_batched": batched,
+        },
+        "ratio_provisioner_to_bare_per_record": round(prov / per_record, 3),
+        "ratio_provisioner_to_bare_batched": round(prov / batched, 3),
+        "rounds": [r.__dict__ for r in rounds],
+    }
+    if PROFILE:
+        print("breakdown and profile: two more provisioner rounds", file=sys.stderr, flush=True)
+        broken_down = await provisioner_round(bootstrap, pattern, total, timed, timed_sink=True)
+        per_event_ms = 1000 / broken_down.rate
+        handler_ms = broken_down.extra["handler_mean_ms"]
+        send_ms = broken_down.extra["audit_send_ack_mean_ms"]
+        report["breakdown_ms_per_event"] = {
+            "note": (
+                "an extra provisioner round whose audit producer (the same RecordProducer) is timed; "
+                "handler = EventProcessor.process (decode, plan, fake execute, encode, produce + ack); "
+                "outside the handler = FastStream's fetch and dispatch and the per-record offset commit"
+            ),
+            "rate": broken_down.rate,
+            "per_event": round(per_event_ms, 3),
+            "handler_total": handler_ms,
+            "audit_send_ack": send_ms,
+            "decode_plan_execute_encode": round(handler_ms - send_ms, 3),
+            "outside_handler_fetch_dispatch_commit": round(per_event_ms - handler_ms, 3),
+            "bare_per_record_for_comparison": {
+                k: v for k, v in rounds[-3].extra.items() if k.endswith("_mean_ms")
+            },
+        }
+        profile = cProfile.Profile()
+        profiled = await provisioner_round(bootstrap, pattern, total, timed, profile=profile)
+        report["profile"] = {
+            "note": (
+                "cProfile of one more provisioner round (the event loop's thread: provisioner and its "
+                "aiokafka clients); own time is CPU in that function, time awaiting I/O is not counted"
+            ),
+            "rate_under_profile": profiled.rate,
+            **top_functions(profile),
+        }
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# phases 2 and 3: snowlocal with the real gateway
+
+
+class AuditTail:
+    """A consumer tailing mesh.audit from its current end, stamping when each record is read."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.seen: dict[str, tuple[float, KafkaRecord]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def __aenter__(self) -> AuditTail:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        await consumer.start()
+        self._consumer = consumer
+        parts = await partitions_of(consumer, AUDIT_TOPIC)
+        consumer.assign(parts)
+        await consumer.seek_to_end(*parts)
+        for tp in parts:
+            await consumer.position(tp)  # resolve the position now, before anything is published
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        while True:
+            batch = await self._consumer.getmany(timeout_ms=100)
+            now = time.time()
+            for messages in batch.values():
+                for m in messages:
+                    headers = tuple((k, v or b"") for k, v in m.headers)
+                    cause = header(headers, CAUSATION_HEADER)
+                    if cause is not None and cause not in self.seen:
+                        record = KafkaRecord(topic=m.topic, key=m.key, value=m.value or b"", headers=headers)
+                        self.seen[cause] = (now, record)
+
+    async def wait_for(self, ids: set[str], within: float) -> None:
+        await wait_until(lambda: ids <= self.seen.keys(), within=within, what="audit events", poll=0.02)
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))  # nearest rank
+    return ordered[index]
+
+
+async def latency(
+    service: ProvisionerApp,
+    tail: AuditTail,
+    bootstrap: str,
+    domains: Sequence[str],
+    tag: str,
+    count: int,
+    rate: float,
+) -> dict[str, Any]:
+    """Publish ``count`` products over existing ``domains`` at ``rate``/s; publish-to-audit latency."""
+    records = [created(domains[i % len(domains)], f"{tag}{i}") for i in range(count)]
+    before = {
+        name: metric(service, name)
+        for name in (
+            "meshplane_handler_seconds_count",
+            "meshplane_handler_seconds_sum",
+            "meshplane_snowflake_round_trips_total",
+            "meshplane_snowflake_request_seconds_count",
+            "meshplane_snowflake_request_seconds_sum",
+        )
+    }
+
+    def delta(name: str) -> float:
+        return metric(service, name) - before[name]
+
+    published: dict[str, float] = {}
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        began = time.monotonic()
+        for i, record in enumerate(records):
+            pause = began + i / rate - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            published[event_id(record)] = time.time()
+            await producer.send_and_wait(
+                record.topic, record.value, key=record.key, headers=list(record.headers)
+            )
+        publish_s = time.monotonic() - began
+    finally:
+        await producer.stop()
+    await tail.wait_for(set(published), within=PHASE_TIMEOUT)
+    drained_s = time.monotonic() - began
+    latencies = [(tail.seen[i][0] - t) * 1000 for i, t in published.items()]
+    handled = delta("meshplane_handler_seconds_count")
+    return {
+        "how": (
+            f"{count} product.created over {len(domains)} existing domains published at {rate:g}/s "
+            "(send_and_wait, stamped just before the send); latency = when a consumer tailing mesh.audit "
+            "reads the event's audit event - publish stamp"
+        ),
+        "count": len(latencies),
+        "target_rate": rate,
+        "achieved_publish_rate": round(len(records) / publish_s, 1),
+        "processed_rate": round(len(records) / drained_s, 2),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "max_ms": round(max(latencies), 1),
+        "min_ms": round(min(latencies), 1),
+        "audit_types": sorted({decode(tail.seen[i][1]).type for i in published}),
+        "handler_mean_ms": round(delta("meshplane_handler_seconds_sum") / handled * 1000, 1),
+        "snowflake_request_mean_ms": round(
+            delta("meshplane_snowflake_request_seconds_sum")
+            / delta("meshplane_snowflake_request_seconds_count")
+            * 1000,
+            1,
+        ),
+        "round_trips_per_event": round(delta("meshplane_snowflake_round_trips_total") / handled, 3),
+    }
+
+
+async def against_snowlocal(bootstrap: str, snowflake: dict[str, object]) -> dict[str, Any]:
+    prefix = f"s{secrets.token_hex(3)}"
+    domains = [f"{prefix}_d{i}" for i in range(3)]
+    await ensure_topics(bootstrap, [product_topic(d) for d in domains])
+    pattern = rf"mesh\.{prefix}_[a-z0-9_]*\.product"
+    cfg = provisioner_config(bootstrap, f"bench-snowlocal-{prefix}", pattern, snowflake)
+    service = create_app(cfg, SnowflakeGateway(cfg.snowflake))
+    report: dict[str, Any] = {}
+    await service.start()
+    try:
+        async with AuditTail(bootstrap) as tail:
+            # 2. round trips: one event at a time, the counter read before and after each.
+            cases: dict[str, list[dict[str, Any]]] = {"new_domain": [], "existing_domain": []}
+            for kind, product in (("new_domain", "first"), ("existing_domain", "second")):
+                for domain in domains:
+                    record = created(domain, product)
+                    before = metric(service, "meshplane_snowflake_round_trips_total")
+                    await publish_all(bootstrap, [record])
+                    await tail.wait_for({event_id(record)}, within=120)
+                    after = metric(service, "meshplane_snowflake_round_trips_total")
+                    audit = decode(tail.seen[event_id(record)][1])
+                    data = audit.data
+                    cases[kind].append(
+                        {
+                            "type": audit.type,
+                            "round_trips_audit": getattr(data, "round_trips", None),
+                            "round_trips_counter": after - before,
+                            "domain_created": getattr(data, "domain_created", None),
+                            "statements": len(getattr(data, "statements", ())),
+                        }
+                    )
+            report["round_trips"] = {
+                "how": (
+                    "one event at a time with the real gateway as the bootstrap user; round_trips from the "
+                    "audit event, counter = delta of meshplane_snowflake_round_trips_total around the event"
+                ),
+                **{
+                    kind: {
+                        "events": len(rows),
+                        "round_trips_audit": sorted({r["round_trips_audit"] for r in rows}),
+                        "round_trips_counter": sorted({r["round_trips_counter"] for r in rows}),
+                        "domain_created": sorted({r["domain_created"] for r in rows}),
+                        "statements_per_plan": sorted({r["statements"] for r in rows}),
+                        "audit_types": sorted({r["type"] for r in rows}),
+                    }
+                    for kind, rows in cases.items()
+                },
+            }
+            print(f"round trips: {json.dumps(report['round_trips'])}", file=sys.stderr, flush=True)
+
+            # 3. latency at RATE events/s over existing domains, then at a rate it can sustain.
+            report["latency"] = await latency(service, tail, bootstrap, domains, "l", LATENCY_EVENTS, RATE)
+            print(f"latency: {json.dumps(report['latency'])}", file=sys.stderr, flush=True)
+            report["latency_below_capacity"] = await latency(
+                service, tail, bootstrap, domains, "u", SUSTAINABLE_EVENTS, SUSTAINABLE_RATE
+            )
+            print(f"latency below capacity: {json.dumps(report['latency_below_capacity'])}", file=sys.stderr)
+    finally:
+        await service.stop()
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def kafka() -> Iterator[tuple[str, str]]:
+    from_env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
+    if from_env:
+        yield from_env, "KAFKA_BOOTSTRAP_SERVERS"
+        return
+    with running_kafka() as broker:
+        yield broker.bootstrap_servers, "own broker (meshplane.devstack.kafka.running_kafka)"
+
+
+def main() -> None:
+    report: dict[str, Any] = {
+        "what": (
+            "provisioner throughput vs bare aiokafka loops (same run, same records), Snowflake round trips "
+            "per event and publish-to-audit latency against snowlocal"
+        ),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }
+    with kafka() as (bootstrap, which):
+        report["kafka"] = which
+        report["throughput"] = asyncio.run(throughput(bootstrap))
+        with running_snowlocal() as endpoint:
+            snowflake = bootstrap_provisioner(endpoint, password="provisioner-bench")
+            report["snowlocal"] = asyncio.run(against_snowlocal(bootstrap, snowflake))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    t, s = report["throughput"], report["snowlocal"]
+    print(json.dumps(report, indent=2))
+    print(
+        f"\nthroughput: provisioner {t['rates_events_per_s']['provisioner']}/s, bare per-record "
+        f"{t['rates_events_per_s']['bare_per_record']}/s "
+        f"(ratio {t['ratio_provisioner_to_bare_per_record']}), "
+        f"bare batched {t['rates_events_per_s']['bare_batched']}/s (ratio "
+        f"{t['ratio_provisioner_to_bare_batched']})\n"
+        f"round trips: new domain {s['round_trips']['new_domain']['round_trips_audit']}, existing "
+        f"{s['round_trips']['existing_domain']['round_trips_audit']}\n"
+        f"latency at {s['latency']['target_rate']}/s: p50 {s['latency']['p50_ms']} ms, p99 "
+        f"{s['latency']['p99_ms']} ms, max {s['latency']['max_ms']} ms (n={s['latency']['count']}); at "
+        f"{s['latency_below_capacity']['target_rate']}/s: p50 {s['latency_below_capacity']['p50_ms']} ms, "
+        f"p99 {s['latency_below_capacity']['p99_ms']} ms (n={s['latency_below_capacity']['count']})"
+    )
+
+
+if __name__ == "__main__":
+    main()
