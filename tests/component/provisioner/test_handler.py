@@ -6,11 +6,14 @@ and the contract of the audit and dead-letter output.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from faststream.kafka import TestKafkaBroker
 from open_data_contract_standard.model import OpenDataContractStandard
 
@@ -18,6 +21,8 @@ from meshplane.common.events import (
     AUDIT_TOPIC,
     DEADLETTER_TOPIC,
     AuditProductProvisioned,
+    Envelope,
+    EventData,
     KafkaRecord,
     ProductCreated,
     ProductRetired,
@@ -26,11 +31,21 @@ from meshplane.common.events import (
     encode,
     product_topic,
 )
-from meshplane.common.messaging import EventProcessor, Outcome, RecordingSink
+from meshplane.common.events.audit import ServiceRef
+from meshplane.common.messaging import (
+    Delivery,
+    EventContext,
+    EventProcessor,
+    Outcome,
+    RecordingSink,
+    RecordSink,
+    Work,
+)
 from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings, SnowflakeSettings
 from meshplane.common.snowflake.errors import PermanentSnowflakeError, TransientSnowflakeError
 from meshplane.common.telemetry import ServiceMetrics
 from meshplane.provisioner.app import ProvisionerApp, create_app
+from meshplane.provisioner.handlers import Provisioner
 from meshplane.provisioner.settings import ProvisionerConfig, ProvisionerSettings
 from tests.fakes import RecordingGateway
 
@@ -232,25 +247,76 @@ async def test_a_transient_snowflake_error_is_retried_until_it_passes(
     assert retries == 2
 
 
-async def test_when_the_retry_budget_is_spent_the_error_propagates_so_the_offset_is_not_committed(
-    sink: RecordingSink,
-) -> None:
-    async def always_transient(*_: object) -> list[Outcome]:
-        raise TransientSnowflakeError("still down", errno=None)
-
-    from meshplane.common.events import ServiceRef
-
-    processor = EventProcessor(
+def processor_with(sink: RecordSink, work: Work, *, budget_seconds: float = 0.05) -> EventProcessor:
+    return EventProcessor(
         service=ServiceRef(name="provisioner", version="test"),
         sink=sink,
         metrics=ServiceMetrics("provisioner"),
-        retry=RetrySettings(initial_seconds=0.01, max_seconds=0.01, budget_seconds=0.05),
-        work=always_transient,
+        retry=RetrySettings(initial_seconds=0.01, max_seconds=0.01, budget_seconds=budget_seconds),
+        work=work,
         accepts=frozenset({ProductCreated.EVENT_TYPE}),
     )
-    with pytest.raises(TransientSnowflakeError):
-        await processor.process(created(contract()))
+
+
+def at(record: KafkaRecord, partition: int, offset: int) -> KafkaRecord:
+    return dataclasses.replace(record, partition=partition, offset=offset)
+
+
+async def test_a_record_still_failing_when_the_retry_budget_is_spent_stops_its_partition_only(
+    sink: RecordingSink,
+) -> None:
+    stuck_id = "7f0e7d1e-5c0b-4c38-9d0e-1b1f3c1c0a01"
+
+    provisioner = Provisioner(RecordingGateway(), service_role="MESHPLANE_PROVISIONER")
+
+    async def work(envelope: Envelope[EventData], context: EventContext) -> Sequence[Outcome]:
+        if envelope.id == stuck_id:
+            raise TransientSnowflakeError("still down", errno=None)
+        return await provisioner(envelope, context)
+
+    odcs = contract()
+    batch = [
+        at(created(odcs), 0, 10),
+        at(created(odcs, event_id=stuck_id), 0, 11),
+        at(created(odcs), 1, 5),
+        at(created(odcs), 0, 12),  # would succeed, but must wait behind the stuck record
+    ]
+    progress = await processor_with(sink, work).process_batch(batch, time_budget=60)
+
+    assert progress.taken == 2
+    assert progress.resume_at == {("mesh.sales.product", 0): 11}
+    taken_offsets = [decode(audit).data.input.offset for audit in sink.on(AUDIT_TOPIC)]  # type: ignore[attr-defined]
+    assert taken_offsets == [10, 5]
+
+
+async def test_a_batch_out_of_time_hands_back_every_record_it_has_not_started(sink: RecordingSink) -> None:
+    started: list[str] = []
+
+    async def work(envelope: Envelope[EventData], context: EventContext) -> list[Outcome]:
+        started.append(envelope.id)
+        return []
+
+    batch = [at(created(contract()), 0, 3), at(created(contract()), 1, 8), at(created(contract()), 0, 4)]
+    progress = await processor_with(sink, work).process_batch(batch, time_budget=0)
+
+    assert started == []
+    assert progress.taken == 0
+    assert progress.resume_at == {("mesh.sales.product", 0): 3, ("mesh.sales.product", 1): 8}
     assert sink.records == []
+
+
+async def test_when_producing_the_output_fails_the_batch_fails_so_nothing_is_committed() -> None:
+    class BrokenSink:
+        async def enqueue(self, records: Sequence[KafkaRecord]) -> Delivery:
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            failed.set_exception(KafkaConnectionError("broker gone"))
+            return failed
+
+    async def work(envelope: Envelope[EventData], context: EventContext) -> list[Outcome]:
+        return []
+
+    with pytest.raises(KafkaConnectionError):
+        await processor_with(BrokenSink(), work).process_batch([created(contract())], time_budget=60)
 
 
 async def test_a_remembered_domain_that_is_gone_is_observed_and_planned_again(

@@ -108,6 +108,6 @@ def test_a_given_registry_is_used() -> None:
 
 
 def test_outcomes_and_empty_service_name() -> None:
-    assert OUTCOMES == ("done", "failed", "rejected")
+    assert OUTCOMES == ("done", "failed", "rejected", "handed_back")
     with pytest.raises(ValueError, match="must not be empty"):
         ServiceMetrics("")

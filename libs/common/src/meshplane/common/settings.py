@@ -166,6 +166,11 @@ class KafkaSettings(BaseSettings):
     #: published still acts on them.
     auto_offset_reset: Literal["earliest", "latest"] = "earliest"
     request_timeout_ms: int = Field(default=30_000, ge=1000)
+    #: At most this many records are taken per batch (one acknowledgement wait, one commit).
+    batch_max_records: int = Field(default=500, ge=1, le=10_000)
+    #: No further record of a batch is started after this many seconds; the rest are read again.
+    #: Keeps a batch of slow Snowflake work short next to graceful shutdown and rebalances.
+    batch_max_seconds: float = Field(default=5.0, gt=0, le=120)
 
 
 class HttpSettings(BaseSettings):

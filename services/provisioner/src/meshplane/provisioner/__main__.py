@@ -1,8 +1,9 @@
 """Entry point: ``meshplane-provisioner`` (or ``python -m meshplane.provisioner``).
 
 Reads its configuration from the environment, connects to the real Snowflake gateway, and runs
-until SIGTERM/SIGINT, on which FastStream stops consuming, lets the event in flight finish (its
-offset is committed only once its audit event is acknowledged), and shuts down.
+until SIGTERM/SIGINT, on which FastStream stops consuming, lets the batch in flight finish (no
+record of it is started after ``MESH_KAFKA_BATCH_MAX_SECONDS``; offsets are committed only once
+the audit events are acknowledged), and shuts down.
 """
 
 from __future__ import annotations

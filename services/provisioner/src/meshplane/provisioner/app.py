@@ -133,8 +133,8 @@ def asyncapi_document(service: ProvisionerApp) -> dict[str, Any]:
     """The AsyncAPI 3 document of the provisioner's channels, generated from its wiring.
 
     FastStream derives it from the broker's subscriber and publishers. The subscriber takes the raw
-    record (the mesh decodes it itself, so that bad input can be dead-lettered), so FastStream
-    sees its payload as bytes; the document names the event types it accepts instead.
+    records (the mesh decodes each itself, so that bad input can be dead-lettered), so FastStream
+    knows no payload type; the document names the event types it accepts instead.
     """
     document: dict[str, Any] = (
         AsyncAPI(
@@ -153,8 +153,8 @@ def asyncapi_document(service: ProvisionerApp) -> dict[str, Any]:
         [(model, "validation") for model in accepted], ref_template="#/components/schemas/{model}"
     )
     schemas.update(definitions.get("$defs", {}))
-    for key, schema in list(schemas.items()):
-        if key.endswith(":Message:Payload") and schema.get("format") == "binary" and "lifecycle" in key:
+    for key in list(schemas):
+        if key.endswith(":Message:Payload") and key.startswith("product lifecycle"):
             schemas[key] = {
                 "title": key,
                 "description": (

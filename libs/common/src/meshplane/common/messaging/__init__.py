@@ -1,17 +1,20 @@
 """The messaging spine every service shares: the broker, input processing, output production."""
 
-from meshplane.common.messaging.broker import create_broker, declare_outputs, record_of, subscribe
+from meshplane.common.messaging.broker import create_broker, declare_outputs, subscribe
 from meshplane.common.messaging.processing import (
     DEADLETTER_HEADERS,
+    BatchProgress,
     EventContext,
     EventProcessor,
     Outcome,
     Work,
 )
-from meshplane.common.messaging.producer import RecordingSink, RecordProducer, RecordSink
+from meshplane.common.messaging.producer import Delivery, RecordingSink, RecordProducer, RecordSink
 
 __all__ = [
     "DEADLETTER_HEADERS",
+    "BatchProgress",
+    "Delivery",
     "EventContext",
     "EventProcessor",
     "Outcome",
@@ -21,6 +24,5 @@ __all__ = [
     "Work",
     "create_broker",
     "declare_outputs",
-    "record_of",
     "subscribe",
 ]

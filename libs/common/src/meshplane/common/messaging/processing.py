@@ -1,30 +1,37 @@
-"""How every service takes one input record: decode → work → emit, with dead letters and retries.
+"""How every service takes its input: a batch of records, each decoded → worked → emitted.
 
 :class:`EventProcessor` is the part of a consumer that is the same in every service. For each
-record it
+record of a batch, in order, it
 
 1. decodes it (:func:`~meshplane.common.events.envelope.decode`) and checks that its type is one
-   the service takes; input that cannot be taken goes
-   to ``mesh.deadletter`` — original key, value and headers, plus the reason — and an
-   ``event.rejected`` audit event tells the publisher why. Nothing else runs for it;
+   the service takes; input that cannot be taken goes to ``mesh.deadletter`` — original key,
+   value and headers, plus the reason — and an ``event.rejected`` audit event tells the publisher
+   why. Nothing else runs for it;
 2. calls the service's work function, retrying transient Snowflake errors with exponential
    backoff and jitter while the partition waits (the consumer keeps heartbeating, so it stays in
-   its group). When the retry budget is spent the error propagates: the record is not committed
-   and Kafka delivers it again, so no call outlives ``max.poll.interval.ms``;
-3. produces the audit events the work returned, with ids derived from the input's id and the
-   action, so a replay yields the same ids.
+   its group);
+3. queues the audit events the work returned, with ids derived from the input's id and the
+   action, so a replay yields the same ids. They leave at once; the processor waits for their
+   acknowledgements together, once per batch.
 
-It returns only when its output is acknowledged by the broker; the caller commits the offset
-after that. A crash anywhere before the commit means the record is processed again, which every
-work function must tolerate (plans are idempotent, audit ids are derived).
+:meth:`EventProcessor.process_batch` returns once every output of the records it took is
+acknowledged, and says where each partition must resume: the caller commits the rest. A
+partition stops at a record whose work still fails when the retry budget is spent (or fails
+unexpectedly): that record and the partition's later ones are not taken, so Kafka delivers them
+again, in order. Other partitions go on. A batch also stops taking records after its time budget,
+so that one batch never holds the consumer long past a shutdown or a rebalance.
+
+A crash anywhere before the commit means records are processed again, which every work function
+must tolerate (plans are idempotent, audit ids are derived).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from opentelemetry import trace
@@ -52,11 +59,15 @@ from meshplane.common.events import (
     domain_of_topic,
     encode,
 )
-from meshplane.common.messaging.producer import RecordSink
+from meshplane.common.messaging.producer import Delivery, RecordSink
 from meshplane.common.settings import RetrySettings
 from meshplane.common.snowflake.errors import TransientSnowflakeError
 from meshplane.common.snowflake.statements import QUERY_TAG_MAX_LENGTH
 from meshplane.common.telemetry import (
+    OUTCOME_DONE,
+    OUTCOME_FAILED,
+    OUTCOME_HANDED_BACK,
+    OUTCOME_REJECTED,
     ServiceMetrics,
     current_trace_id,
     extract_context,
@@ -64,7 +75,7 @@ from meshplane.common.telemetry import (
     inject_headers,
 )
 
-__all__ = ["DEADLETTER_HEADERS", "EventContext", "EventProcessor", "Outcome", "Work"]
+__all__ = ["DEADLETTER_HEADERS", "BatchProgress", "EventContext", "EventProcessor", "Outcome", "Work"]
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +121,22 @@ class Outcome:
 
 Work = Callable[[Envelope[EventData], EventContext], Awaitable[Sequence[Outcome]]]
 
+#: A partition of a topic: ``(topic, partition)``.
+TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """What became of a batch: how many records were taken, and where stopped partitions resume.
+
+    ``resume_at`` maps each partition that stopped early to the offset of its first record not
+    taken; the consumer seeks there, so that record is delivered again. Every other record of the
+    batch was taken and its output acknowledged.
+    """
+
+    taken: int
+    resume_at: Mapping[TopicPartition, int]
+
 
 class EventProcessor:
     def __init__(
@@ -130,8 +157,44 @@ class EventProcessor:
         self._accepts = accepts
         self._source = f"/meshplane/{service.name}"
 
-    async def process(self, record: KafkaRecord) -> None:
-        """Take one record; returns once its dead letter or audit events are acknowledged."""
+    async def process_batch(self, records: Sequence[KafkaRecord], *, time_budget: float) -> BatchProgress:
+        """Take ``records`` in order; return once the outputs of those taken are acknowledged.
+
+        ``time_budget``: seconds after which no further record is started (the one in hand is
+        finished). Raises only if producing the outputs fails, in which case nothing of the
+        batch may be committed.
+        """
+        deadline = time.monotonic() + time_budget
+        deliveries: list[Delivery] = []
+        resume_at: dict[TopicPartition, int] = {}
+        taken = 0
+        for record in records:
+            partition = (record.topic, record.partition)
+            if partition in resume_at:
+                continue  # stopped earlier in this batch: later records wait behind the stuck one
+            if time.monotonic() >= deadline:
+                resume_at[partition] = record.offset
+                continue
+            try:
+                outputs = await self._take(record)
+            except Exception:
+                # The retry budget is spent (or the work broke): hand the record back to Kafka.
+                log.exception(
+                    "gave up on %s/%d/%d for now; it will be delivered again",
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                )
+                self._metrics.events_in.labels(type=_type_label(record), outcome=OUTCOME_HANDED_BACK).inc()
+                resume_at[partition] = record.offset
+                continue
+            deliveries.append(await self._sink.enqueue(outputs))
+            taken += 1
+        await asyncio.gather(*deliveries)
+        return BatchProgress(taken=taken, resume_at=resume_at)
+
+    async def _take(self, record: KafkaRecord) -> list[KafkaRecord]:
+        """Decode, work and build the output records of one input record."""
         started = time.perf_counter()
         input_ref = InputRef(
             id=_header_text(record, "ce_id"),
@@ -142,7 +205,7 @@ class EventProcessor:
             offset=record.offset,
             key=None if record.key is None else record.key.decode("utf-8", errors="replace"),
         )
-        type_label = input_ref.type if input_ref.type is not None else "unreadable"
+        type_label = _type_label(record)
         parent = extract_context(record.headers)
         with get_tracer().start_as_current_span(
             f"process {type_label}",
@@ -161,17 +224,19 @@ class EventProcessor:
                 envelope = decode(record, accepts=self._accepts)
             except EventRejectedError as rejection:
                 span.set_attribute("meshplane.rejected", rejection.code)
-                await self._reject(record, input_ref, rejection)
-                self._metrics.events_in.labels(type=type_label, outcome="rejected").inc()
-                return
+                self._metrics.events_in.labels(type=type_label, outcome=OUTCOME_REJECTED).inc()
+                return self._rejected(record, input_ref, rejection)
             context = EventContext(service=self._service, input=input_ref, trace_id=current_trace_id())
             outcomes = await self._work_with_retries(envelope, context)
-            await self._sink.send([self._audit_record(envelope, outcome) for outcome in outcomes])
+            outputs = [self._audit_record(envelope, outcome) for outcome in outcomes]
             for outcome in outcomes:
                 self._metrics.audit_out.labels(type=outcome.data.EVENT_TYPE).inc()
             failed = any(outcome.action.endswith("failed") for outcome in outcomes)
-            self._metrics.events_in.labels(type=type_label, outcome="failed" if failed else "done").inc()
+            self._metrics.events_in.labels(
+                type=type_label, outcome=OUTCOME_FAILED if failed else OUTCOME_DONE
+            ).inc()
             self._metrics.handler_seconds.labels(type=type_label).observe(time.perf_counter() - started)
+            return outputs
 
     async def _work_with_retries(
         self, envelope: Envelope[EventData], context: EventContext
@@ -210,7 +275,10 @@ class EventProcessor:
             extra_headers=inject_headers(),
         )
 
-    async def _reject(self, record: KafkaRecord, input_ref: InputRef, rejection: EventRejectedError) -> None:
+    def _rejected(
+        self, record: KafkaRecord, input_ref: InputRef, rejection: EventRejectedError
+    ) -> list[KafkaRecord]:
+        """The dead letter and the ``event.rejected`` audit event of input that cannot be taken."""
         self._metrics.dead_letters.labels(reason=rejection.code).inc()
         dead_letter = KafkaRecord(
             topic=DEADLETTER_TOPIC,
@@ -247,8 +315,12 @@ class EventProcessor:
         log.warning(
             "rejected %s at %s/%d/%d: %s", input_id, record.topic, record.partition, record.offset, rejection
         )
-        await self._sink.send([dead_letter, audit_record])
         self._metrics.audit_out.labels(type=AuditEventRejected.EVENT_TYPE).inc()
+        return [dead_letter, audit_record]
+
+
+def _type_label(record: KafkaRecord) -> str:
+    return _header_text(record, "ce_type") or "unreadable"
 
 
 def _header_text(record: KafkaRecord, name: str) -> str | None:

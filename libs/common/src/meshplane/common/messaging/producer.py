@@ -3,27 +3,35 @@
 A service produces with its own idempotent aiokafka producer (``acks=all``,
 ``enable_idempotence``) rather than through FastStream's ``publish``: FastStream takes header
 values as text, and a dead letter must carry the rejected input's headers byte for byte.
-:meth:`RecordProducer.send` returns only once the broker has acknowledged every record, so the
-input's offset is committed after its output is durable, never before.
+
+Producing is split in two so that a batch of inputs costs one wait for acknowledgements, not one
+per input: :meth:`RecordSink.enqueue` hands records to the producer and returns a
+:data:`Delivery`, which completes once the broker has acknowledged all of them. Records leave as
+soon as they are queued (an audit event is visible while the rest of its batch is still being
+worked on); the consumer awaits every delivery before it commits the inputs' offsets, so an
+offset is committed after its output is durable, never before.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Sequence
+from typing import Protocol, TypeAlias
 
 from aiokafka import AIOKafkaProducer
 
 from meshplane.common.events.envelope import KafkaRecord
 from meshplane.common.settings import KafkaSettings
 
-__all__ = ["RecordProducer", "RecordSink", "RecordingSink"]
+__all__ = ["Delivery", "RecordProducer", "RecordSink", "RecordingSink"]
+
+#: Completes when every record of one :meth:`RecordSink.enqueue` call is acknowledged; raises if any failed.
+Delivery: TypeAlias = Awaitable[object]
 
 
 class RecordSink(Protocol):
-    async def send(self, records: Sequence[KafkaRecord]) -> None:
-        """Produce ``records`` in order and return once all are acknowledged."""
+    async def enqueue(self, records: Sequence[KafkaRecord]) -> Delivery:
+        """Queue ``records`` for producing, in order; await the result for their acknowledgements."""
         ...
 
 
@@ -56,18 +64,21 @@ class RecordProducer:
         """True while the producer is started and knows at least one broker."""
         return self._producer is not None and bool(self._producer.client.cluster.brokers())
 
-    async def send(self, records: Sequence[KafkaRecord]) -> None:
+    async def enqueue(self, records: Sequence[KafkaRecord]) -> Delivery:
         if self._producer is None:
             raise RuntimeError("the record producer is not started")
-        # Queue all, then wait for all: records to one partition keep their order, and a batch
-        # costs one round trip rather than one per record.
+        # The idempotent producer keeps records to one partition in the order they were queued.
         futures = [
             await self._producer.send(
                 record.topic, value=record.value, key=record.key, headers=list(record.headers)
             )
             for record in records
         ]
-        await asyncio.gather(*futures)
+        return asyncio.gather(*futures)
+
+    async def send(self, records: Sequence[KafkaRecord]) -> None:
+        """Produce ``records`` and return once all are acknowledged."""
+        await (await self.enqueue(records))
 
 
 class RecordingSink:
@@ -76,8 +87,11 @@ class RecordingSink:
     def __init__(self) -> None:
         self.records: list[KafkaRecord] = []
 
-    async def send(self, records: Sequence[KafkaRecord]) -> None:
+    async def enqueue(self, records: Sequence[KafkaRecord]) -> Delivery:
         self.records.extend(records)
+        delivered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        delivered.set_result(None)
+        return delivered
 
     def on(self, topic: str) -> list[KafkaRecord]:
         return [record for record in self.records if record.topic == topic]

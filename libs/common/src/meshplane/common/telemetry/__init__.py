@@ -9,6 +9,7 @@ from meshplane.common.telemetry.http import DEFAULT_CHECK_TIMEOUT_SECONDS, Healt
 from meshplane.common.telemetry.metrics import (
     OUTCOME_DONE,
     OUTCOME_FAILED,
+    OUTCOME_HANDED_BACK,
     OUTCOME_REJECTED,
     OUTCOMES,
     ServiceMetrics,
@@ -28,6 +29,7 @@ __all__ = [
     "OUTCOMES",
     "OUTCOME_DONE",
     "OUTCOME_FAILED",
+    "OUTCOME_HANDED_BACK",
     "OUTCOME_REJECTED",
     "TRACER_NAME",
     "HealthServer",

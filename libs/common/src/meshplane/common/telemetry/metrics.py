@@ -7,7 +7,8 @@ timeseries" errors, and ``/metrics`` shows exactly one service's series.
 Metric names (every series also carries ``service``, the service's name):
 
 * ``meshplane_events_in_total{type, outcome}`` — events taken from Kafka, by CloudEvents type;
-  outcome ``done`` (handled), ``failed`` (permanent error, audited) or ``rejected`` (dead-lettered);
+  outcome ``done`` (handled), ``failed`` (permanent error, audited), ``rejected`` (dead-lettered)
+  or ``handed_back`` (still failing when the retry budget was spent: left uncommitted, read again);
 * ``meshplane_audit_events_out_total{type}`` — audit events published, by type;
 * ``meshplane_dead_letters_total{reason}`` — records sent to ``mesh.deadletter``, by reason;
 * ``meshplane_transient_retries_total`` — retries after a transient error;
@@ -33,6 +34,7 @@ __all__ = [
     "OUTCOMES",
     "OUTCOME_DONE",
     "OUTCOME_FAILED",
+    "OUTCOME_HANDED_BACK",
     "OUTCOME_REJECTED",
     "ServiceMetrics",
 ]
@@ -40,7 +42,8 @@ __all__ = [
 OUTCOME_DONE: Final = "done"
 OUTCOME_FAILED: Final = "failed"
 OUTCOME_REJECTED: Final = "rejected"
-OUTCOMES: Final = (OUTCOME_DONE, OUTCOME_FAILED, OUTCOME_REJECTED)
+OUTCOME_HANDED_BACK: Final = "handed_back"
+OUTCOMES: Final = (OUTCOME_DONE, OUTCOME_FAILED, OUTCOME_REJECTED, OUTCOME_HANDED_BACK)
 
 _SERVICE = "service"
 
@@ -124,7 +127,7 @@ class ServiceMetrics:
 
         self.events_in: Counter = self._counter(
             "meshplane_events_in",
-            "Events taken from Kafka, by type and outcome (done, failed, rejected).",
+            "Events taken from Kafka, by type and outcome (done, failed, rejected, handed_back).",
             ("type", "outcome"),
         )
         self.audit_out: Counter = self._counter(
