@@ -21,6 +21,7 @@ upper-case quoted name is unchanged by that parameter's folding.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Final
@@ -102,6 +103,15 @@ def canonical_identifier(name: str) -> str:
     """
     if not isinstance(name, str):
         raise UnsafeIdentifierError(name, "is not a string")
+    return _canonical(name)
+
+
+# One plan names the same domain, schema and roles dozens of times, and a service sees the same
+# few names event after event: checking each once is a large part of planning's cost. Only names
+# that pass are remembered (a refusal raises, and lru_cache keeps no exceptions), and a passing
+# name is at most 64 characters, so the cache stays small.
+@functools.lru_cache(maxsize=4096)
+def _canonical(name: str) -> str:
     # isascii() first: it refuses every look-alike (Cyrillic a U+0430, fullwidth A U+FF21,
     # zero-width joiners, the Turkish dotless i U+0131) before upper() could touch any of them.
     if not name.isascii() or _IDENTIFIER_RE.match(name) is None:
@@ -120,7 +130,14 @@ def quote_identifier(name: str) -> str:
     >>> quote_identifier("sales")
     '"SALES"'
     """
-    canonical = canonical_identifier(name)
+    if not isinstance(name, str):
+        raise UnsafeIdentifierError(name, "is not a string")
+    return _quoted(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(name: str) -> str:
+    canonical = _canonical(name)
     # After validation no double quote can be present; doubling them anyway (Snowflake's escape
     # inside a quoted identifier) keeps this helper safe even if the rule is ever loosened.
     return '"' + canonical.replace('"', '""') + '"'
