@@ -192,7 +192,7 @@ def audit_records(product: str) -> list[KafkaRecord]:
         version="1.0.0",
         database="SALES",
         schema_name=f"{product.upper()}_V1",
-        reader_role=f"SALES_{product.upper()}_V1_READER",
+        reader_role=f"SALES__{product.upper()}_V1_READER",
         domain_created=False,
         round_trips=2,
         statements=tuple(ExecutedStatement(sql=f"STATEMENT {i}", query_id=f"q{i}") for i in range(5)),

@@ -58,7 +58,7 @@ async def created(gateway: SnowflakeGateway, domain: str, product: str = "orders
 def snapshot(sandbox: Sandbox, domain: str) -> dict[str, Any]:
     d = domain.upper()
     schema = f'"{d}"."ORDERS_V1"'
-    roles = [f"{d}_ADMIN", f"{d}_ENGINEER", f"{d}_CONSUMER", f"{d}_ORDERS_V1_READER", PROVISIONER_ROLE]
+    roles = [f"{d}_ADMIN", f"{d}_ENGINEER", f"{d}_CONSUMER", f"{d}__ORDERS_V1_READER", PROVISIONER_ROLE]
     statements = [f'SHOW GRANTS TO ROLE "{r}"' for r in roles]
     statements += [f'SHOW GRANTS OF ROLE "{r}"' for r in roles[:4]]
     statements += [
@@ -113,7 +113,7 @@ async def test_a_new_domain_gets_its_objects_owners_grants_tags_and_masking(
     (view,) = show(sandbox, f'SHOW VIEWS IN SCHEMA "{d}"."ORDERS_V1"')
     assert (view["name"], view["owner"], view["is_secure"]) == ("ORDER_LINES", admin, "true")
     assert view["comment"] == "One row per order line."
-    reader = f"{d}_ORDERS_V1_READER"
+    reader = f"{d}__ORDERS_V1_READER"
     grants = {
         (g["privilege"], g["granted_on"], g["name"]) for g in show(sandbox, f'SHOW GRANTS TO ROLE "{reader}"')
     }
@@ -188,7 +188,7 @@ async def test_a_second_product_in_a_ready_domain_takes_one_round_trip(
     assert counting.requests - before == 1
     names = {s["name"] for s in show(sandbox, f'SHOW SCHEMAS IN DATABASE "{domain.upper()}"')}
     assert {"ORDERS_V1", "REFUNDS_V1"} <= names
-    assert show(sandbox, f"SHOW ROLES LIKE '{domain.upper()}_REFUNDS_V1_READER'")
+    assert show(sandbox, f"SHOW ROLES LIKE '{domain.upper()}__REFUNDS_V1_READER'")
 
 
 async def test_an_update_adds_a_column_and_readers_keep_the_view(
@@ -212,7 +212,7 @@ async def test_an_update_adds_a_column_and_readers_keep_the_view(
     on_view = {
         g["grantee_name"] for g in show(sandbox, f'SHOW GRANTS ON VIEW "{d}"."ORDERS_V1"."ORDER_LINES"')
     }
-    assert f"{d}_ORDERS_V1_READER" in on_view
+    assert f"{d}__ORDERS_V1_READER" in on_view
     (view,) = show(sandbox, f'SHOW VIEWS IN SCHEMA "{d}"."ORDERS_V1"')
     assert view["owner"] == f"{d}_ADMIN"
     classification = sandbox.sql(
@@ -236,7 +236,7 @@ async def test_retire_drops_the_reader_keeps_the_data_and_can_run_again(
 ) -> None:
     domain = unique_domain()
     d = domain.upper()
-    reader = f"{d}_ORDERS_V1_READER"
+    reader = f"{d}__ORDERS_V1_READER"
     await created(gateway, domain)
     other = unique_domain()
     await created(gateway, other)

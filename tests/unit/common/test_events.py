@@ -156,7 +156,7 @@ def test_audit_events_round_trip_on_the_audit_topic() -> None:
         version="1.0.0",
         database="SALES",
         schema_name="ORDERS_V1",
-        reader_role="SALES_ORDERS_V1_READER",
+        reader_role="SALES__ORDERS_V1_READER",
         domain_created=True,
         round_trips=2,
         statements=(ExecutedStatement(sql="CREATE SCHEMA ...", query_id="q-1"),),

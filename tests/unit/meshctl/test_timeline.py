@@ -40,7 +40,7 @@ PROVISIONED = AuditProductProvisioned(
     version="1.0.0",
     database="SALES",
     schema_name="ORDERS_V1",
-    reader_role="SALES_ORDERS_V1_READER",
+    reader_role="SALES__ORDERS_V1_READER",
     domain_created=True,
     round_trips=2,
     statements=tuple(ExecutedStatement(sql=f"S{i}") for i in range(14)),

@@ -33,7 +33,7 @@ def test_the_observation_plan_is_show_only_with_bound_patterns() -> None:
     assert [dict(s.params) for s in plan] == [
         {"database": "SALES"},
         {"schema": "ORDERS_V1"},
-        {"role": "SALES_ORDERS_V1_READER"},
+        {"role": "SALES__ORDERS_V1_READER"},
     ]
     assert len(observation_plan("sales")) == 1
     assert [s.sql for s in columns_plan("sales", "orders", 1)] == [
@@ -56,7 +56,7 @@ def test_reading_matches_names_exactly_and_needs_the_marker() -> None:
     )
     databases[1]["comment"] = f"Domain sales. {DOMAIN_READY_MARKER}"
     schemas.append({"name": "ORDERS_V1", "database_name": "SALES"})
-    roles = [{"name": "SALES_ORDERS_V1_READER"}]
+    roles = [{"name": "SALES__ORDERS_V1_READER"}]
     observed = read_observation(result(plan, databases, schemas, roles), "sales", "orders", 1)
     assert (observed.domain_ready, observed.product_schema_exists, observed.reader_role_exists) == (
         True,

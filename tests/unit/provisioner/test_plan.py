@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from types import MappingProxyType
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from meshplane.common.events.contract import ContractError, read_contract
+from meshplane.common.events.names import is_mesh_name
 from meshplane.common.snowflake.identifiers import UnsafeIdentifierError
 from meshplane.common.snowflake.statements import Plan, Statement
 from meshplane.provisioner import plan as planner
@@ -69,7 +71,7 @@ def test_new_domain_sets_up_the_domain_then_the_product_and_marks_it_ready_last(
     assert "INITIALLY_SUSPENDED = TRUE" in warehouse.sql
     assert warehouse.params["size"] == "XSMALL"
     assert warehouse.params["auto_suspend"] == 60
-    for role in ("SALES_ADMIN", "SALES_ENGINEER", "SALES_CONSUMER", "SALES_ORDERS_V1_READER"):
+    for role in ("SALES_ADMIN", "SALES_ENGINEER", "SALES_CONSUMER", "SALES__ORDERS_V1_READER"):
         assert any(s.startswith(f'CREATE ROLE IF NOT EXISTS "{role}"') for s in text)
     # The role tree: consumer under engineer under admin under the service role.
     assert 'GRANT ROLE "SALES_CONSUMER" TO ROLE "SALES_ENGINEER"' in text
@@ -102,7 +104,7 @@ def test_existing_domain_plans_only_the_product_completely() -> None:
         '"LINE_NUMBER", "CUSTOMER_EMAIL", "CUSTOMER_NAME", "AMOUNT_EUR", "ORDERED_AT" '
         'FROM "SALES"."ORDERS_V1"."ORDER_LINES_DATA"'
     ) in text
-    reader = '"SALES_ORDERS_V1_READER"'
+    reader = '"SALES__ORDERS_V1_READER"'
     assert f'GRANT USAGE ON DATABASE "SALES" TO ROLE {reader}' in text
     assert f'GRANT USAGE ON SCHEMA "SALES"."ORDERS_V1" TO ROLE {reader}' in text
     assert f'GRANT SELECT ON FUTURE VIEWS IN SCHEMA "SALES"."ORDERS_V1" TO ROLE {reader}' in text
@@ -219,7 +221,7 @@ def test_a_new_major_version_gets_its_own_schema_beside_the_old() -> None:
     text = " ".join(sqls(plan))
     assert 'CREATE SCHEMA IF NOT EXISTS "SALES"."ORDERS_V2" WITH MANAGED ACCESS' in text
     assert "ORDERS_V1" not in text
-    assert '"SALES_ORDERS_V2_READER"' in text
+    assert '"SALES__ORDERS_V2_READER"' in text
 
 
 def test_an_update_of_a_missing_schema_is_planned_like_a_create() -> None:
@@ -238,7 +240,7 @@ def test_an_update_of_an_existing_schema_needs_observed_columns() -> None:
 def test_retire_revokes_drops_the_reader_and_tags_the_schema_retired() -> None:
     plan = plan_product_retired("sales", "orders", 1, existing_columns(), service_role=SERVICE)
     text = sqls(plan)
-    reader = '"SALES_ORDERS_V1_READER"'
+    reader = '"SALES__ORDERS_V1_READER"'
     assert text[:4] == [
         f'REVOKE SELECT ON FUTURE VIEWS IN SCHEMA "SALES"."ORDERS_V1" FROM ROLE {reader}',
         f'REVOKE SELECT ON ALL VIEWS IN SCHEMA "SALES"."ORDERS_V1" FROM ROLE {reader}',
@@ -255,11 +257,11 @@ def test_retire_again_with_the_role_gone_plans_nothing_that_can_fail() -> None:
     observed = dataclasses.replace(existing_columns(), reader_role_exists=False)
     plan = plan_product_retired("sales", "orders", 1, observed, service_role=SERVICE)
     assert not find(plan, "REVOKE")
-    assert sqls(plan)[0] == 'DROP ROLE IF EXISTS "SALES_ORDERS_V1_READER"'
+    assert sqls(plan)[0] == 'DROP ROLE IF EXISTS "SALES__ORDERS_V1_READER"'
     unobserved = plan_product_retired("sales", "orders", 1, ASSUME_DOMAIN_READY, service_role=SERVICE)
     assert not find(unobserved, "REVOKE")
     nothing = plan_product_retired("sales", "orders", 1, NOTHING_EXISTS, service_role=SERVICE)
-    assert sqls(nothing) == ['DROP ROLE IF EXISTS "SALES_ORDERS_V1_READER"']
+    assert sqls(nothing) == ['DROP ROLE IF EXISTS "SALES__ORDERS_V1_READER"']
 
 
 # -- hostile names ----------------------------------------------------------------------------------
@@ -345,7 +347,7 @@ def test_layout_names() -> None:
     )
     assert d.classification_tag == ("SALES", "GOVERNANCE", "CLASSIFICATION")
     p = product_layout("sales", "orders", 1)
-    assert (p.schema, p.reader_role) == ("ORDERS_V1", "SALES_ORDERS_V1_READER")
+    assert (p.schema, p.reader_role) == ("ORDERS_V1", "SALES__ORDERS_V1_READER")
     port = p.port("order_lines")
     assert port.view == ("SALES", "ORDERS_V1", "ORDER_LINES")
     assert port.table == ("SALES", "ORDERS_V1", "ORDER_LINES_DATA")
@@ -371,3 +373,35 @@ def test_a_port_name_leaves_room_for_its_table() -> None:
     plan_product_created(
         read_contract(OpenDataContractStandard.model_validate(doc)), NOTHING_EXISTS, service_role=SERVICE
     )
+
+
+def test_no_two_products_share_a_reader_role_whatever_their_domains() -> None:
+    # Every valid name of up to four characters over {a, b, _}: all the ways a separator could hide
+    # inside a name. Reader roles are account-wide, so a shared one would open one domain's product
+    # to another's readers.
+    names = [
+        "".join(chars)
+        for length in range(1, 5)
+        for chars in itertools.product("ab_", repeat=length)
+        if is_mesh_name("".join(chars))
+    ]
+    roles: dict[str, tuple[str, str]] = {}
+    for domain in names:
+        for product in names:
+            role = product_layout(domain, product, 1).reader_role
+            assert roles.setdefault(role, (domain, product)) == (domain, product), role
+    assert product_layout("a", "b_c", 1).reader_role != product_layout("a_b", "c", 1).reader_role
+
+
+@pytest.mark.parametrize("name", ["a__b", "ab_", "a_", "a___b"])
+def test_double_and_trailing_underscores_are_refused_in_domain_and_product_names(name: str) -> None:
+    for field in ("domain", "dataProduct"):
+        doc = odcs_dict()
+        doc[field] = name
+        with pytest.raises(ContractError, match="single underscores") as refused:
+            read_contract(OpenDataContractStandard.model_validate(doc))
+        assert refused.value.unsafe_name
+    with pytest.raises(UnsafeIdentifierError):
+        product_layout(name, "orders", 1)
+    with pytest.raises(UnsafeIdentifierError):
+        product_layout("sales", name, 1)

@@ -18,7 +18,10 @@ A domain ``sales`` gets:
   classification tag (Snowflake allows one policy per data type on a tag).
 
 A product ``orders`` at major version 1 gets schema ``SALES.ORDERS_V1`` and reader role
-``SALES_ORDERS_V1_READER``. Each output port ``order_lines`` is a table and a secure view:
+``SALES__ORDERS_V1_READER``: roles are account-wide, and the double underscore keeps one domain's
+products apart from another's (domain and product names never contain ``__`` nor end in ``_``,
+see :mod:`meshplane.common.events.names`; with a single ``_``, ``a`` + ``b_c`` and ``a_b`` + ``c``
+would share a role). Each output port ``order_lines`` is a table and a secure view:
 
 * the **view** is named after the port, ``ORDER_LINES``: it is what readers query, so the name a
   consumer types is the port name of the contract;
@@ -37,7 +40,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from meshplane.common.events.contract import TypeFamily
-from meshplane.common.snowflake.identifiers import IDENTIFIER_MAX_LENGTH, canonical_identifier
+from meshplane.common.events.names import MESH_NAME_RULE, is_mesh_name
+from meshplane.common.snowflake.identifiers import (
+    IDENTIFIER_MAX_LENGTH,
+    UnsafeIdentifierError,
+    canonical_identifier,
+)
 
 __all__ = [
     "GOVERNANCE_SCHEMA",
@@ -183,6 +191,10 @@ def product_layout(domain: str, product: str, major: int) -> ProductLayout:
     """Name the objects of ``product`` version ``major`` in ``domain``."""
     if type(major) is not int or not 0 <= major <= 999_999:
         raise ValueError(f"a major version is an int from 0 to 999999, got {major!r}")
+    for name in (domain, product):
+        # Checked here as well as in the events: the role name below is unique only under this rule.
+        if not is_mesh_name(name.lower() if isinstance(name, str) else name):
+            raise UnsafeIdentifierError(name, f"is not a domain or product name ({MESH_NAME_RULE})")
     layout = domain_layout(domain)
     product_name = canonical_identifier(product)
     schema = canonical_identifier(f"{product_name}_V{major}")
@@ -191,5 +203,5 @@ def product_layout(domain: str, product: str, major: int) -> ProductLayout:
         product=product_name.lower(),
         major=major,
         schema=schema,
-        reader_role=_derived(f"{layout.database}_{schema}", "_READER"),
+        reader_role=_derived(f"{layout.database}__{schema}", "_READER"),
     )

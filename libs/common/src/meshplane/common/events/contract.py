@@ -5,7 +5,7 @@ Publishers describe a product with the Open Data Contract Standard (ODCS v3, the
 and free text — so :func:`read_contract` is where the mesh says what it needs from one and refuses
 what it cannot safely act on, before any SQL exists:
 
-* ``domain`` and ``dataProduct``: lower-case names (letter first, then ``a-z 0-9 _``, ≤ 32);
+* ``domain`` and ``dataProduct``: lower-case names (:mod:`meshplane.common.events.names`);
 * ``version``: semantic version ``MAJOR.MINOR.PATCH`` — the major version names the product's schema;
 * ``id``: the contract's id; ``team``: the owner (a team name, or the member whose role is ``owner``);
 * ``schema``: one object per output port (a table), each with named ``properties`` (columns) whose
@@ -33,7 +33,7 @@ from open_data_contract_standard.model import (
     Team,
 )
 
-from meshplane.common.events.topics import DOMAIN_NAME_RE
+from meshplane.common.events.names import MESH_NAME_RULE, is_mesh_name
 from meshplane.common.snowflake.identifiers import (
     IDENTIFIER_MAX_LENGTH,
     UnsafeIdentifierError,
@@ -68,7 +68,6 @@ TypeFamily = Literal[
     "STRING", "NUMBER", "FLOAT", "BOOLEAN", "DATE", "TIMESTAMP_NTZ", "TIMESTAMP_TZ", "VARIANT"
 ]
 
-_PRODUCT_NAME_RE: Final = re.compile(r"\A[a-z][a-z0-9_]{0,31}\Z", re.ASCII)
 _SEMVER_RE: Final = re.compile(r"\A(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\Z", re.ASCII)
 
 # Snowflake's data types, as the mesh spells them in SQL (the canonical spelling on the right).
@@ -266,16 +265,16 @@ def _custom(odcs: OpenDataContractStandard, key: str) -> object:
 def read_contract(odcs: OpenDataContractStandard) -> MeshContract:
     """Read an ODCS contract into the mesh's terms, or raise :class:`ContractError` saying why not."""
     domain, product = odcs.domain, odcs.dataProduct
-    if not domain or not DOMAIN_NAME_RE.match(domain):
+    if not domain or not is_mesh_name(domain):
         raise ContractError(
             "domain",
-            f"{(domain or '')[:40]!a} is not a domain name (a-z first, then a-z 0-9 _, ≤ 32)",
+            f"{(domain or '')[:40]!a} is not a domain name ({MESH_NAME_RULE})",
             unsafe_name=bool(domain),
         )
-    if not product or not _PRODUCT_NAME_RE.match(product):
+    if not product or not is_mesh_name(product):
         raise ContractError(
             "dataProduct",
-            f"{(product or '')[:40]!a} is not a product name (a-z first, then a-z 0-9 _, ≤ 32)",
+            f"{(product or '')[:40]!a} is not a product name ({MESH_NAME_RULE})",
             unsafe_name=bool(product),
         )
     if not odcs.version or not _SEMVER_RE.match(odcs.version):

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from meshplane.common.events.base import EventData, event_type
 from meshplane.common.events.contract import ContractError, MeshContract, read_contract
+from meshplane.common.events.names import MESH_NAME_MAX_LENGTH, MESH_NAME_PATTERN, MESH_NAME_RULE
 
 __all__ = ["ProductContractEvent", "ProductCreated", "ProductRetired", "ProductUpdated"]
 
@@ -23,8 +24,22 @@ __all__ = ["ProductContractEvent", "ProductCreated", "ProductRetired", "ProductU
 UNSAFE_NAME_ERROR = "unsafe_name"
 CONTRACT_ERROR = "contract"
 
-DomainName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="lower-case domain name")]
-ProductName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="lower-case product name")]
+DomainName = Annotated[
+    str,
+    Field(
+        pattern=MESH_NAME_PATTERN,
+        max_length=MESH_NAME_MAX_LENGTH,
+        description=f"domain name: {MESH_NAME_RULE}",
+    ),
+]
+ProductName = Annotated[
+    str,
+    Field(
+        pattern=MESH_NAME_PATTERN,
+        max_length=MESH_NAME_MAX_LENGTH,
+        description=f"product name: {MESH_NAME_RULE}",
+    ),
+]
 
 
 class ProductContractEvent(EventData):

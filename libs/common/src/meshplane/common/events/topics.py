@@ -8,13 +8,13 @@ Audit events from every service go to one topic, and input that cannot be taken 
 
 from __future__ import annotations
 
-import re
 from typing import Final
+
+from meshplane.common.events.names import MESH_NAME_RULE, is_mesh_name
 
 __all__ = [
     "AUDIT_TOPIC",
     "DEADLETTER_TOPIC",
-    "DOMAIN_NAME_RE",
     "PRODUCT_TOPIC_PATTERN",
     "domain_of_topic",
     "product_topic",
@@ -23,10 +23,6 @@ __all__ = [
 AUDIT_TOPIC: Final = "mesh.audit"
 DEADLETTER_TOPIC: Final = "mesh.deadletter"
 
-#: Domain names are lower case in topics and events (``sales``); the mesh upper-cases them into
-#: Snowflake names (``SALES``). 32 characters leaves room for the suffixes of derived role names
-#: within the identifier limit.
-DOMAIN_NAME_RE: Final = re.compile(r"\A[a-z][a-z0-9_]{0,31}\Z", re.ASCII)
 
 #: The regular expression a service subscribes with (the client matches it against whole topic
 #: names). No ``{m,n}`` here: FastStream reads braces in an address as its own path parameters.
@@ -36,8 +32,8 @@ PRODUCT_TOPIC_PATTERN: Final = r"mesh\.[a-z][a-z0-9_]*\.product"
 
 def product_topic(domain: str) -> str:
     """The topic on which ``domain`` publishes its products' lifecycle events."""
-    if not DOMAIN_NAME_RE.match(domain):
-        raise ValueError(f"not a domain name: {domain!a} (lower-case letter first, then a-z 0-9 _)")
+    if not is_mesh_name(domain):
+        raise ValueError(f"not a domain name: {domain!a} ({MESH_NAME_RULE})")
     return f"mesh.{domain}.product"
 
 
