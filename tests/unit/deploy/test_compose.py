@@ -19,7 +19,13 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings, SnowflakeSettings
+from meshplane.common.settings import (
+    HttpSettings,
+    KafkaSettings,
+    LogSettings,
+    RetrySettings,
+    SnowflakeSettings,
+)
 from meshplane.provisioner.settings import ProvisionerConfig, ProvisionerSettings
 
 REPO = Path(__file__).resolve().parents[3]
@@ -28,7 +34,14 @@ COMPOSE_FILE = REPO / "docker-compose.yml"
 #: Each Meshplane service in the compose file, and the settings classes its configuration reads.
 #: A new service joins here (the test below refuses a MESH_* variable in a service not listed).
 APP_SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
-    "provisioner": (ProvisionerSettings, KafkaSettings, SnowflakeSettings, HttpSettings, RetrySettings),
+    "provisioner": (
+        ProvisionerSettings,
+        KafkaSettings,
+        SnowflakeSettings,
+        HttpSettings,
+        RetrySettings,
+        LogSettings,
+    ),
 }
 
 #: The ways SnowflakeSettings accepts to authenticate; exactly one must be given.

@@ -25,7 +25,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from meshplane.common.snowflake.identifiers import canonical_identifier
 from meshplane.common.snowflake.statements import QUERY_TAG_MAX_LENGTH
 
-__all__ = ["HttpSettings", "KafkaSettings", "RetrySettings", "SnowflakeSettings", "load_private_key_der"]
+__all__ = [
+    "HttpSettings",
+    "KafkaSettings",
+    "LogSettings",
+    "RetrySettings",
+    "SnowflakeSettings",
+    "load_private_key_der",
+]
 
 
 def load_private_key_der(pem: bytes, passphrase: bytes | None) -> bytes:
@@ -171,6 +178,19 @@ class KafkaSettings(BaseSettings):
     #: No further record of a batch is started after this many seconds; the rest are read again.
     #: Keeps a batch of slow Snowflake work short next to graceful shutdown and rebalances.
     batch_max_seconds: float = Field(default=5.0, gt=0, le=120)
+
+
+class LogSettings(BaseSettings):
+    """How much a service logs. Environment variable: ``MESH_LOG_LEVEL`` (any case)."""
+
+    model_config = SettingsConfigDict(env_prefix="MESH_LOG_", extra="ignore", frozen=True)
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
 
 class HttpSettings(BaseSettings):

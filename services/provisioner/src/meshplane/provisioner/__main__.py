@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 
 from meshplane.common.snowflake.gateway import SnowflakeGateway
 from meshplane.common.telemetry import configure_tracing
@@ -20,11 +19,8 @@ from meshplane.provisioner.settings import ProvisionerConfig
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("MESH_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
     config = ProvisionerConfig.from_env()
+    logging.basicConfig(level=config.log.level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     configure_tracing(SERVICE_NAME, SERVICE_VERSION)
     service = create_app(config, SnowflakeGateway(config.snowflake))
     asyncio.run(service.app.run())

@@ -13,7 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from meshplane.common.events import PRODUCT_TOPIC_PATTERN
-from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings, SnowflakeSettings
+from meshplane.common.settings import (
+    HttpSettings,
+    KafkaSettings,
+    LogSettings,
+    RetrySettings,
+    SnowflakeSettings,
+)
 
 __all__ = ["ProvisionerConfig", "ProvisionerSettings"]
 
@@ -46,6 +52,7 @@ class ProvisionerConfig(BaseModel):
     snowflake: SnowflakeSettings
     http: HttpSettings
     retry: RetrySettings
+    log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod
     def from_env(cls) -> ProvisionerConfig:
@@ -55,4 +62,5 @@ class ProvisionerConfig(BaseModel):
             snowflake=SnowflakeSettings(),  # required fields come from the environment
             http=HttpSettings(),
             retry=RetrySettings(),
+            log=LogSettings(),
         )
