@@ -20,8 +20,6 @@ from pathlib import Path
 import pytest
 
 from meshplane.common.events import (
-    AUDIT_TOPIC,
-    DEADLETTER_TOPIC,
     AuditEventRejected,
     AuditProductProvisioned,
     product_topic,
@@ -66,11 +64,6 @@ class OwnSnowlocal:
 
 
 @pytest.fixture
-def run() -> Run:
-    return Run()
-
-
-@pytest.fixture
 def own_snowlocal(tmp_path: Path) -> OwnSnowlocal:
     (tmp_path / "work").mkdir()
     return OwnSnowlocal(tmp_path / "data", tmp_path / "work", free_port(avoid=make_up_ports()))
@@ -109,18 +102,6 @@ async def stack(
             yield endpoint, service
         finally:
             await service.stop()
-
-
-@pytest.fixture
-async def audit_log(kafka_bootstrap_servers: str) -> AsyncIterator[TopicLog]:
-    async with TopicLog(kafka_bootstrap_servers, AUDIT_TOPIC) as log:
-        yield log
-
-
-@pytest.fixture
-async def dead_letter_log(kafka_bootstrap_servers: str) -> AsyncIterator[TopicLog]:
-    async with TopicLog(kafka_bootstrap_servers, DEADLETTER_TOPIC) as log:
-        yield log
 
 
 async def test_a_product_is_provisioned_masked_and_audited_once_per_input(

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from meshplane.common.events import AUDIT_TOPIC, DEADLETTER_TOPIC, product_topic
+from meshplane.common.events import product_topic
 from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings, SnowflakeSettings
 from meshplane.common.snowflake.errors import TransientSnowflakeError
 from meshplane.common.snowflake.results import PlanResult
@@ -50,11 +50,6 @@ class StuckGateway(RecordingGateway):
 
 
 @pytest.fixture
-def run() -> Run:
-    return Run()
-
-
-@pytest.fixture
 def gateway() -> StuckGateway:
     return StuckGateway()
 
@@ -83,18 +78,6 @@ async def service(
         yield app
     finally:
         await app.stop()
-
-
-@pytest.fixture
-async def audit_log(kafka_bootstrap_servers: str) -> AsyncIterator[TopicLog]:
-    async with TopicLog(kafka_bootstrap_servers, AUDIT_TOPIC) as log:
-        yield log
-
-
-@pytest.fixture
-async def dead_letter_log(kafka_bootstrap_servers: str) -> AsyncIterator[TopicLog]:
-    async with TopicLog(kafka_bootstrap_servers, DEADLETTER_TOPIC) as log:
-        yield log
 
 
 async def committed_offset(bootstrap: str, group_id: str, topic: str) -> int | None:
