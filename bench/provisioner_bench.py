@@ -56,8 +56,6 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from meshplane.common.events import AUDIT_TOPIC, KafkaRecord, decode, encode, product_topic
@@ -66,7 +64,7 @@ from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings
 from meshplane.common.snowflake.gateway import SnowflakeGateway
 from meshplane.common.snowflake.ports import SnowflakePort
 from meshplane.devstack.bootstrap import bootstrap_provisioner
-from meshplane.devstack.kafka import running_kafka
+from meshplane.devstack.kafka import ensure_topics, running_kafka
 from meshplane.devstack.snowlocal import running_snowlocal
 from meshplane.provisioner.app import ProvisionerApp, create_app
 from meshplane.provisioner.settings import ProvisionerConfig, ProvisionerSettings
@@ -125,19 +123,6 @@ def header(headers: Sequence[tuple[str, bytes]], name: str) -> str | None:
         if key == name:
             return value.decode()
     return None
-
-
-async def ensure_topics(bootstrap: str, topics: Sequence[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(t, num_partitions=1, replication_factor=1) for t in topics if t not in existing]
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(missing)
-    finally:
-        await admin.close()
 
 
 async def publish_all(bootstrap: str, records: Sequence[KafkaRecord]) -> None:
@@ -416,7 +401,7 @@ async def throughput(bootstrap: str) -> dict[str, Any]:
     domains = [f"{prefix}_d{i}" for i in range(DOMAINS)]
     topics = [product_topic(d) for d in domains]
     out_topic = f"bench.{prefix}.out"
-    await ensure_topics(bootstrap, [*topics, out_topic, AUDIT_TOPIC])
+    await ensure_topics(bootstrap, *topics, out_topic, AUDIT_TOPIC)
 
     encode_began = time.perf_counter()
     warm = [created(d, "warm") for d in domains]
@@ -646,7 +631,7 @@ async def latency(
 async def against_snowlocal(bootstrap: str, snowflake: dict[str, object]) -> dict[str, Any]:
     prefix = f"s{secrets.token_hex(3)}"
     domains = [f"{prefix}_d{i}" for i in range(3)]
-    await ensure_topics(bootstrap, [product_topic(d) for d in domains])
+    await ensure_topics(bootstrap, *(product_topic(d) for d in domains))
     pattern = rf"mesh\.{prefix}_[a-z0-9_]*\.product"
     cfg = provisioner_config(bootstrap, f"bench-snowlocal-{prefix}", pattern, snowflake)
     service = create_app(cfg, SnowflakeGateway(cfg.snowflake))

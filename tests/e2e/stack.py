@@ -8,7 +8,6 @@ the audit events caused by the inputs it published.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
 import time
@@ -17,8 +16,6 @@ from pathlib import Path
 
 import snowflake.connector
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from meshplane.common.events import Envelope, EventData, KafkaRecord, decode
@@ -26,6 +23,7 @@ from meshplane.common.events.envelope import encode
 from meshplane.common.events.product import ProductCreated
 from meshplane.common.events.topics import product_topic
 from meshplane.devstack.endpoints import SnowlocalEndpoint
+from meshplane.devstack.kafka import ensure_topics
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
@@ -76,19 +74,6 @@ def input_id(record: KafkaRecord) -> str:
     value = record.header("ce_id")
     assert value is not None
     return value.decode()
-
-
-async def ensure_topics(bootstrap: str, *topics: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [NewTopic(t, num_partitions=1, replication_factor=1) for t in topics if t not in existing]
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(missing)
-    finally:
-        await admin.close()
 
 
 class TopicLog:

@@ -19,6 +19,7 @@ from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings
 from meshplane.common.snowflake.errors import TransientSnowflakeError
 from meshplane.common.snowflake.results import PlanResult
 from meshplane.common.snowflake.statements import Plan
+from meshplane.devstack.kafka import ensure_topics
 from meshplane.provisioner.app import ProvisionerApp, create_app
 from meshplane.provisioner.settings import ProvisionerConfig, ProvisionerSettings
 from tests.e2e.stack import (
@@ -26,7 +27,6 @@ from tests.e2e.stack import (
     TopicLog,
     created,
     dead_letters_for,
-    ensure_topics,
     input_id,
     publish,
     wait_for_audit,

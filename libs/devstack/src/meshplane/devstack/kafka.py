@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -25,6 +26,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 
 from meshplane.devstack.endpoints import KafkaEndpoint
 from meshplane.devstack.errors import DevstackError
@@ -259,3 +263,24 @@ def running_kafka(
             running(kafka_service(state_dir=work_dir, port=port, controller_port=controller_port, host=host))
         )
         yield KafkaEndpoint(host, port)
+
+
+async def ensure_topics(bootstrap: str, *topics: str, partitions: int = 1) -> None:
+    """Create those of ``topics`` that do not exist yet (for tests and benchmarks that publish first).
+
+    Creating a topic that another client created meanwhile is not an error here.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(topic, num_partitions=partitions, replication_factor=1)
+            for topic in topics
+            if topic not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
