@@ -10,7 +10,7 @@ and measures in one run:
    it is taken; warm-up events are left out of the timing. Then, in alternating rounds, each with a
    fresh consumer group over the very same records:
 
-   * the real provisioner app (``create_app``) with a zero-latency gateway
+   * the real provisioner app (``SERVICE.create_app``) with a zero-latency gateway
      (``tests.fakes.RecordingGateway``), producing its audit events to ``mesh.audit``;
    * bare aiokafka consume→produce loops over the same topics: for each record one output record
      (the input's value, key and headers) to a topic of one partition, produced with an idempotent
@@ -58,16 +58,18 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from open_data_contract_standard.model import OpenDataContractStandard
 
-from meshplane.common.events import AUDIT_TOPIC, KafkaRecord, decode, encode, product_topic
+from meshplane.common.events import AUDIT_TOPIC, KafkaRecord, decode, domain_topic, encode
 from meshplane.common.events.product import ProductCreated
-from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings, SnowflakeSettings
+from meshplane.common.kit import ServiceApp, ServiceConfig
+from meshplane.common.settings import RetrySettings
 from meshplane.common.snowflake.gateway import SnowflakeGateway
 from meshplane.common.snowflake.ports import SnowflakePort
 from meshplane.devstack.bootstrap import bootstrap_provisioner
 from meshplane.devstack.kafka import ensure_topics, running_kafka
 from meshplane.devstack.snowlocal import running_snowlocal
-from meshplane.provisioner.app import ProvisionerApp, create_app
-from meshplane.provisioner.settings import ProvisionerConfig, ProvisionerSettings
+from meshplane.provisioner.provisioning import Provisioning
+from meshplane.provisioner.service import SERVICE
+from meshplane.provisioner.settings import ProvisionerSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "provisioner.json"
@@ -109,7 +111,9 @@ def created(domain: str, product: str) -> KafkaRecord:
     contract = _BASE_CONTRACT.model_copy(
         update={"domain": domain, "dataProduct": product, "id": f"{domain}-{product}"}
     )
-    return encode(ProductCreated(contract=contract), topic=product_topic(domain), source="/bench/provisioner")
+    return encode(
+        ProductCreated(contract=contract), topic=domain_topic(domain, "product"), source="/bench/provisioner"
+    )
 
 
 def event_id(record: KafkaRecord) -> str:
@@ -208,26 +212,19 @@ async def read_outputs(
 
 
 def provisioner_config(
-    bootstrap: str, group: str, pattern: str, snowflake: dict[str, object] | None = None
-) -> ProvisionerConfig:
-    settings = snowflake or {
-        # Never used to connect: the fake gateway takes the place of the connector.
-        "account": "bench",
-        "user": "bench",
-        "password": "bench",
-        "role": "MESHPLANE_PROVISIONER",
-        "warehouse": "MESHPLANE_PROVISIONER_WH",
-    }
-    return ProvisionerConfig(
-        provisioner=ProvisionerSettings(group_id=group, topic_pattern=pattern),
-        kafka=KafkaSettings(bootstrap_servers=bootstrap),
-        snowflake=SnowflakeSettings(**settings),  # type: ignore[arg-type]
-        http=HttpSettings(host="127.0.0.1", port=0),
+    bootstrap: str, group: str, domains: str, snowflake: dict[str, object] | None = None
+) -> ServiceConfig[ProvisionerSettings]:
+    """The provisioner's configuration; without ``snowflake``, placeholders for the fake gateway."""
+    return SERVICE.test_config(
+        snowflake=snowflake,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        domains=domains,
         retry=RetrySettings(),
     )
 
 
-def metric(service: ProvisionerApp, name: str, **labels: str) -> float:
+def metric(service: ServiceApp[Provisioning], name: str, **labels: str) -> float:
     """Sum of a metric's samples over all label values (restricted by ``labels``)."""
     total = 0.0
     for family in service.metrics.registry.collect():
@@ -266,7 +263,7 @@ def rate_of(outputs: Sequence[Output], timed: set[str], wall: float, name: str) 
 
 async def provisioner_round(
     bootstrap: str,
-    pattern: str,
+    served: str,
     total: int,
     timed: set[str],
     *,
@@ -274,8 +271,8 @@ async def provisioner_round(
 ) -> Round:
     start = await end_offsets(bootstrap, AUDIT_TOPIC)
     group = f"bench-provisioner-{secrets.token_hex(4)}"
-    config = provisioner_config(bootstrap, group, pattern)
-    service = create_app(config, _fake_gateway())
+    config = provisioner_config(bootstrap, group, served)
+    service = SERVICE.create_app(config, _fake_gateway())
     began = time.perf_counter()
     await service.start()
     if profile is not None:
@@ -399,7 +396,7 @@ def top_functions(profile: cProfile.Profile, limit: int = 25) -> dict[str, list[
 async def throughput(bootstrap: str) -> dict[str, Any]:
     prefix = f"b{secrets.token_hex(3)}"
     domains = [f"{prefix}_d{i}" for i in range(DOMAINS)]
-    topics = [product_topic(d) for d in domains]
+    topics = [domain_topic(d, "product") for d in domains]
     out_topic = f"bench.{prefix}.out"
     await ensure_topics(bootstrap, *topics, out_topic, AUDIT_TOPIC)
 
@@ -410,13 +407,13 @@ async def throughput(bootstrap: str) -> dict[str, Any]:
     await publish_all(bootstrap, [*warm, *records])
     timed = {event_id(r) for r in records}
     total = len(warm) + len(records)
-    pattern = rf"mesh\.{prefix}_[a-z0-9_]*\.product"
+    served = f"{prefix}_[a-z0-9_]*"  # the domains this run's provisioner serves
 
     rounds: list[Round] = []
     for i in range(ROUNDS):
         print(f"throughput round {i + 1}/{ROUNDS}", file=sys.stderr, flush=True)
         rounds.append(await bare_round(bootstrap, topics, out_topic, total, timed, batched=False))
-        rounds.append(await provisioner_round(bootstrap, pattern, total, timed))
+        rounds.append(await provisioner_round(bootstrap, served, total, timed))
         rounds.append(await bare_round(bootstrap, topics, out_topic, total, timed, batched=True))
         for r in rounds[-3:]:
             print(f"  {r.name}: {r.rate} events/s", file=sys.stderr, flush=True)
@@ -489,7 +486,7 @@ async def throughput(bootstrap: str) -> dict[str, Any]:
     if PROFILE:
         print("profile: one more provisioner round", file=sys.stderr, flush=True)
         profile = cProfile.Profile()
-        profiled = await provisioner_round(bootstrap, pattern, total, timed, profile=profile)
+        profiled = await provisioner_round(bootstrap, served, total, timed, profile=profile)
         report["profile"] = {
             "note": (
                 "cProfile of one more provisioner round (the event loop's thread: provisioner and its "
@@ -558,7 +555,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 async def latency(
-    service: ProvisionerApp,
+    service: ServiceApp[Provisioning],
     tail: AuditTail,
     bootstrap: str,
     domains: Sequence[str],
@@ -631,10 +628,10 @@ async def latency(
 async def against_snowlocal(bootstrap: str, snowflake: dict[str, object]) -> dict[str, Any]:
     prefix = f"s{secrets.token_hex(3)}"
     domains = [f"{prefix}_d{i}" for i in range(3)]
-    await ensure_topics(bootstrap, *(product_topic(d) for d in domains))
-    pattern = rf"mesh\.{prefix}_[a-z0-9_]*\.product"
-    cfg = provisioner_config(bootstrap, f"bench-snowlocal-{prefix}", pattern, snowflake)
-    service = create_app(cfg, SnowflakeGateway(cfg.snowflake))
+    await ensure_topics(bootstrap, *(domain_topic(d, "product") for d in domains))
+    served = f"{prefix}_[a-z0-9_]*"  # the domains this run's provisioner serves
+    cfg = provisioner_config(bootstrap, f"bench-snowlocal-{prefix}", served, snowflake)
+    service = SERVICE.create_app(cfg, SnowflakeGateway(cfg.snowflake))
     report: dict[str, Any] = {}
     await service.start()
     try:

@@ -27,12 +27,12 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from meshplane.common.events import AUDIT_TOPIC, DEADLETTER_TOPIC
+from meshplane.common.layout import port_layout, product_layout
 from meshplane.devstack.bootstrap import as_environment, bootstrap_provisioner
 from meshplane.devstack.endpoints import SnowlocalEndpoint
 from meshplane.devstack.kafka import running_kafka
 from meshplane.devstack.net import free_port, http_answers, kafka_answers
 from meshplane.devstack.snowlocal import running_snowlocal
-from meshplane.provisioner.layout import port_layout, product_layout
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = (ROOT / "examples" / "sales-orders.odcs.yaml", ROOT / "examples" / "marketing-campaigns.odcs.yaml")
@@ -57,7 +57,7 @@ def table(rows: list[dict[str, object]], *columns: str) -> str:
 def sql(connection: snowflake.connector.SnowflakeConnection, text: str) -> list[dict[str, object]]:
     with connection.cursor(snowflake.connector.DictCursor) as cursor:
         cursor.execute(text)
-        return list(cursor.fetchall())  # type: ignore[arg-type]
+        return list(cursor.fetchall())
 
 
 def meshctl(*args: str, env: dict[str, str]) -> str:

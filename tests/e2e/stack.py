@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import snowflake.connector
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -21,7 +22,7 @@ from open_data_contract_standard.model import OpenDataContractStandard
 from meshplane.common.events import Envelope, EventData, KafkaRecord, decode
 from meshplane.common.events.envelope import encode
 from meshplane.common.events.product import ProductCreated
-from meshplane.common.events.topics import product_topic
+from meshplane.common.events.topics import domain_topic
 from meshplane.devstack.endpoints import SnowlocalEndpoint
 from meshplane.devstack.kafka import ensure_topics
 
@@ -38,8 +39,9 @@ class Run:
         return f"{self.prefix}_{name}"
 
     @property
-    def topic_pattern(self) -> str:
-        return rf"mesh\.{self.prefix}_[a-z0-9_]*\.product"
+    def domains(self) -> str:
+        """The domains of this test, as a service's ``domains`` setting takes them (a regex)."""
+        return f"{self.prefix}_[a-z0-9_]*"
 
     @property
     def group_id(self) -> str:
@@ -53,7 +55,7 @@ def contract(domain: str, product: str, *, pii: bool = True) -> OpenDataContract
 
 def created(domain: str, product: str) -> KafkaRecord:
     event = ProductCreated(contract=contract(domain, product))
-    return encode(event, topic=product_topic(domain), source="/tests/e2e")
+    return encode(event, topic=domain_topic(domain, "product"), source="/tests/e2e")
 
 
 async def publish(bootstrap: str, records: Iterable[KafkaRecord], *, per_second: float | None = None) -> None:
@@ -153,7 +155,7 @@ async def dead_letters_for(log: TopicLog, topics: set[str]) -> list[KafkaRecord]
     ]
 
 
-def admin_connection(endpoint: SnowlocalEndpoint, **extra: object) -> snowflake.connector.SnowflakeConnection:
+def admin_connection(endpoint: SnowlocalEndpoint, **extra: Any) -> snowflake.connector.SnowflakeConnection:
     return snowflake.connector.connect(**endpoint.connect_kwargs(**extra))
 
 
@@ -161,7 +163,7 @@ def sql(connection: snowflake.connector.SnowflakeConnection, text: str) -> list[
     cursor = connection.cursor(snowflake.connector.DictCursor)
     try:
         cursor.execute(text)
-        return list(cursor.fetchall())  # type: ignore[arg-type]
+        return list(cursor.fetchall())
     finally:
         cursor.close()
 
@@ -175,7 +177,7 @@ def provisioner_environment(
         {
             "MESH_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "MESH_PROVISIONER_GROUP_ID": run.group_id,
-            "MESH_PROVISIONER_TOPIC_PATTERN": run.topic_pattern,
+            "MESH_PROVISIONER_DOMAINS": run.domains,
             "MESH_HTTP_PORT": str(http_port),
             "MESH_HTTP_HOST": "127.0.0.1",
         }

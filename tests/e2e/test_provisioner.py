@@ -22,17 +22,19 @@ import pytest
 from meshplane.common.events import (
     AuditEventRejected,
     AuditProductProvisioned,
-    product_topic,
+    domain_topic,
 )
-from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings, SnowflakeSettings
+from meshplane.common.kit import ServiceApp, ServiceConfig
+from meshplane.common.layout import port_layout, product_layout
+from meshplane.common.settings import RetrySettings
 from meshplane.common.snowflake.gateway import SnowflakeGateway
 from meshplane.devstack.bootstrap import bootstrap_provisioner
 from meshplane.devstack.endpoints import SnowlocalEndpoint
 from meshplane.devstack.net import free_port, make_up_ports
 from meshplane.devstack.snowlocal import running_snowlocal
-from meshplane.provisioner.app import ProvisionerApp, create_app
-from meshplane.provisioner.layout import port_layout, product_layout
-from meshplane.provisioner.settings import ProvisionerConfig, ProvisionerSettings
+from meshplane.provisioner.provisioning import Provisioning
+from meshplane.provisioner.service import SERVICE
+from meshplane.provisioner.settings import ProvisionerSettings
 from tests.e2e.stack import (
     Run,
     TopicLog,
@@ -69,12 +71,12 @@ def own_snowlocal(tmp_path: Path) -> OwnSnowlocal:
     return OwnSnowlocal(tmp_path / "data", tmp_path / "work", free_port(avoid=make_up_ports()))
 
 
-def config(settings: dict[str, object], bootstrap: str, run: Run) -> ProvisionerConfig:
-    return ProvisionerConfig(
-        provisioner=ProvisionerSettings(group_id=run.group_id, topic_pattern=run.topic_pattern),
-        kafka=KafkaSettings(bootstrap_servers=bootstrap),
-        snowflake=SnowflakeSettings(**settings),  # type: ignore[arg-type]
-        http=HttpSettings(host="127.0.0.1", port=0),
+def config(settings: dict[str, object], bootstrap: str, run: Run) -> ServiceConfig[ProvisionerSettings]:
+    return SERVICE.test_config(
+        snowflake=settings,
+        bootstrap_servers=bootstrap,
+        group_id=run.group_id,
+        domains=run.domains,
         retry=RetrySettings(initial_seconds=0.2, max_seconds=2.0, budget_seconds=90.0),
     )
 
@@ -85,9 +87,9 @@ def serving(own: OwnSnowlocal) -> Iterator[tuple[SnowlocalEndpoint, dict[str, ob
         yield endpoint, bootstrap_provisioner(endpoint, password=PASSWORD)
 
 
-async def started(settings: dict[str, object], bootstrap: str, run: Run) -> ProvisionerApp:
+async def started(settings: dict[str, object], bootstrap: str, run: Run) -> ServiceApp[Provisioning]:
     cfg = config(settings, bootstrap, run)
-    service = create_app(cfg, SnowflakeGateway(cfg.snowflake))
+    service = SERVICE.create_app(cfg, SnowflakeGateway(cfg.snowflake))
     await service.start()
     return service
 
@@ -95,7 +97,7 @@ async def started(settings: dict[str, object], bootstrap: str, run: Run) -> Prov
 @pytest.fixture
 async def stack(
     own_snowlocal: OwnSnowlocal, kafka_bootstrap_servers: str, run: Run
-) -> AsyncIterator[tuple[SnowlocalEndpoint, ProvisionerApp]]:
+) -> AsyncIterator[tuple[SnowlocalEndpoint, ServiceApp[Provisioning]]]:
     with serving(own_snowlocal) as (endpoint, settings):
         service = await started(settings, kafka_bootstrap_servers, run)
         try:
@@ -105,7 +107,7 @@ async def stack(
 
 
 async def test_a_product_is_provisioned_masked_and_audited_once_per_input(
-    stack: tuple[SnowlocalEndpoint, ProvisionerApp],
+    stack: tuple[SnowlocalEndpoint, ServiceApp[Provisioning]],
     kafka_bootstrap_servers: str,
     run: Run,
     audit_log: TopicLog,
@@ -114,7 +116,7 @@ async def test_a_product_is_provisioned_masked_and_audited_once_per_input(
     endpoint, service = stack
     sales, other = run.domain("sales"), run.domain("other")
     orders = created(sales, "orders")
-    spoofed = dataclasses.replace(created(sales, "spoof"), topic=product_topic(other))
+    spoofed = dataclasses.replace(created(sales, "spoof"), topic=domain_topic(other, "product"))
     hostile_contract = contract(run.domain("evil"), "orders").model_dump(by_alias=True, exclude_none=True)
     hostile_contract["schema"][0]["properties"][0]["name"] = "x; DROP DATABASE X; --"
     base = created(run.domain("evil"), "orders")
@@ -137,12 +139,12 @@ async def test_a_product_is_provisioned_masked_and_audited_once_per_input(
     assert first.round_trips == 2
 
     rejected = {e.causation_id: e.data for e in events if isinstance(e.data, AuditEventRejected)}
-    assert rejected[input_id(spoofed)].reason_code == "spoofed-domain"  # type: ignore[attr-defined]
-    assert rejected[input_id(hostile)].reason_code == "unsafe-name"  # type: ignore[attr-defined]
+    assert rejected[input_id(spoofed)].reason_code == "spoofed-domain"
+    assert rejected[input_id(hostile)].reason_code == "unsafe-name"
     dead = await dead_letters_for(dead_letter_log, {spoofed.topic, hostile.topic})
     assert {d.value for d in dead} == {spoofed.value, hostile.value}
     # Only the product's own requests reached Snowflake: rejected input ran nothing.
-    counted = service.metrics.snowflake_round_trips.labels()._value.get()  # type: ignore[attr-defined]
+    counted = service.metrics.snowflake_round_trips.labels()._value.get()
     assert counted == sum(p.data.round_trips for p in provisioned)  # type: ignore[attr-defined]
 
     layout = product_layout(sales, "orders", 1)

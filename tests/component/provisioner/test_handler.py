@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from meshplane.common.events import (
     AUDIT_TOPIC,
     DEADLETTER_TOPIC,
     AuditProductProvisioned,
+    AuditProductProvisioningFailed,
     Envelope,
     EventData,
     KafkaRecord,
@@ -28,10 +29,11 @@ from meshplane.common.events import (
     ProductRetired,
     decode,
     derived_event_id,
+    domain_topic,
     encode,
-    product_topic,
 )
 from meshplane.common.events.audit import ServiceRef
+from meshplane.common.kit import ServiceApp
 from meshplane.common.messaging import (
     Delivery,
     EventContext,
@@ -41,15 +43,18 @@ from meshplane.common.messaging import (
     RecordSink,
     Work,
 )
-from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings, SnowflakeSettings
+from meshplane.common.settings import RetrySettings
 from meshplane.common.snowflake.errors import PermanentSnowflakeError, TransientSnowflakeError
 from meshplane.common.telemetry import ServiceMetrics
-from meshplane.provisioner.app import ProvisionerApp, create_app
-from meshplane.provisioner.handlers import Provisioner
-from meshplane.provisioner.settings import ProvisionerConfig, ProvisionerSettings
+from meshplane.provisioner.handlers import handlers, provisioning_failed
+from meshplane.provisioner.plan import BreakingChange
+from meshplane.provisioner.provisioning import Provisioning
+from meshplane.provisioner.service import SERVICE
 from tests.fakes import RecordingGateway
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
+
+ProvisionerApp = ServiceApp[Provisioning]
 
 
 def contract(name: str = "sales-orders", **changes: object) -> OpenDataContractStandard:
@@ -61,22 +66,8 @@ def created(
     odcs: OpenDataContractStandard, *, topic: str | None = None, event_id: str | None = None
 ) -> KafkaRecord:
     event = ProductCreated(contract=odcs)
-    return encode(event, topic=topic or product_topic(event.mesh.domain), source="/tests", event_id=event_id)
-
-
-def config(**retry: float) -> ProvisionerConfig:
-    return ProvisionerConfig(
-        provisioner=ProvisionerSettings(),
-        kafka=KafkaSettings(bootstrap_servers="unused:9092"),
-        snowflake=SnowflakeSettings(
-            account="local",
-            user="MESHPLANE_PROVISIONER",
-            role="MESHPLANE_PROVISIONER",
-            warehouse="MESHPLANE_WH",
-            password="unused",
-        ),
-        http=HttpSettings(port=0),
-        retry=RetrySettings(**retry),
+    return encode(
+        event, topic=topic or domain_topic(event.mesh.domain, "product"), source="/tests", event_id=event_id
     )
 
 
@@ -92,7 +83,7 @@ def sink() -> RecordingSink:
 
 @pytest.fixture
 def service(gateway: RecordingGateway, sink: RecordingSink) -> ProvisionerApp:
-    return create_app(config(initial_seconds=0.01, max_seconds=0.02, budget_seconds=5), gateway, sink=sink)
+    return SERVICE.create_app(SERVICE.test_config(), gateway, sink=sink)
 
 
 async def deliver(service: ProvisionerApp, *records: KafkaRecord) -> None:
@@ -188,8 +179,8 @@ async def test_input_that_cannot_be_taken_is_dead_lettered_and_nothing_runs(
     service: ProvisionerApp,
     gateway: RecordingGateway,
     sink: RecordingSink,
-    mangle,
-    reason: str,  # type: ignore[no-untyped-def]
+    mangle: Callable[[KafkaRecord], KafkaRecord],
+    reason: str,
 ) -> None:
     bad = mangle(created(contract()))
     await deliver(service, bad)
@@ -254,6 +245,7 @@ def processor_with(sink: RecordSink, work: Work, *, budget_seconds: float = 0.05
         metrics=ServiceMetrics("provisioner"),
         retry=RetrySettings(initial_seconds=0.01, max_seconds=0.01, budget_seconds=budget_seconds),
         work=work,
+        failed=provisioning_failed,
         accepts=frozenset({ProductCreated.EVENT_TYPE}),
     )
 
@@ -267,7 +259,7 @@ async def test_a_record_still_failing_when_the_retry_budget_is_spent_stops_its_p
 ) -> None:
     stuck_id = "7f0e7d1e-5c0b-4c38-9d0e-1b1f3c1c0a01"
 
-    provisioner = Provisioner(RecordingGateway(), service_role="MESHPLANE_PROVISIONER")
+    provisioner = handlers.work(Provisioning(RecordingGateway(), service_role="MESHPLANE_PROVISIONER"))
 
     async def work(envelope: Envelope[EventData], context: EventContext) -> Sequence[Outcome]:
         if envelope.id == stuck_id:
@@ -346,3 +338,83 @@ async def test_a_retired_product_loses_its_reader_role_and_is_audited(
     assert envelope.type == "mesh.audit.product.retired.v1"
     assert any("DROP ROLE IF EXISTS" in s for s in gateway.statements)
     assert not any(s.startswith("DROP SCHEMA") or s.startswith("DROP TABLE") for s in gateway.statements)
+
+
+async def test_an_unexpected_exception_is_retried_a_few_times_then_dead_lettered_with_a_failed_audit(
+    sink: RecordingSink,
+) -> None:
+    calls: list[str] = []
+
+    async def work(envelope: Envelope[EventData], context: EventContext) -> Sequence[Outcome]:
+        calls.append(envelope.id)
+        raise KeyError("a bug nobody foresaw")
+
+    processor = processor_with(sink, work)
+    batch = [at(created(contract()), 0, 7), at(created(contract()), 0, 8)]
+    progress = await processor.process_batch(batch, time_budget=60)
+
+    # Each record was tried the bounded number of times, then the partition moved on.
+    attempts = RetrySettings().unexpected_attempts
+    assert len(calls) == 2 * attempts
+    assert progress.taken == 2
+    assert progress.resume_at == {}
+    dead = sink.on(DEADLETTER_TOPIC)
+    assert [d.header("mesh_original_offset") for d in dead] == [b"7", b"8"]
+    assert all(d.header("mesh_deadletter_reason") == b"handler-error" for d in dead)
+    assert b"KeyError" in (dead[0].header("mesh_deadletter_detail") or b"")
+    audits = [decode(a) for a in sink.on(AUDIT_TOPIC)]
+    assert [a.type for a in audits] == ["mesh.audit.product.provisioning-failed.v1"] * 2
+    first = audits[0].data
+    assert isinstance(first, AuditProductProvisioningFailed)
+    assert first.reason.startswith(f"unexpected error after {attempts} attempts: KeyError")
+    assert first.failure is None
+
+
+async def test_an_unexpected_exception_that_passes_on_a_retry_is_not_dead_lettered(
+    sink: RecordingSink,
+) -> None:
+    provisioner = handlers.work(Provisioning(RecordingGateway(), service_role="MESHPLANE_PROVISIONER"))
+    failures = [RuntimeError("a fluke")]
+
+    async def work(envelope: Envelope[EventData], context: EventContext) -> Sequence[Outcome]:
+        if failures:
+            raise failures.pop()
+        return await provisioner(envelope, context)
+
+    progress = await processor_with(sink, work).process_batch([created(contract())], time_budget=60)
+
+    assert progress.taken == 1
+    assert sink.on(DEADLETTER_TOPIC) == []
+    (audit,) = sink.on(AUDIT_TOPIC)
+    assert decode(audit).type == "mesh.audit.product.provisioned.v1"
+
+
+async def test_a_permanent_error_is_audited_as_failed_once_without_retries(sink: RecordingSink) -> None:
+    calls = 0
+
+    async def work(envelope: Envelope[EventData], context: EventContext) -> Sequence[Outcome]:
+        nonlocal calls
+        calls += 1
+        raise BreakingChange("column orders.amount was removed")
+
+    processor = processor_with(sink, work)
+    await processor.process_batch([created(contract())], time_budget=60)
+
+    assert calls == 1
+    assert sink.on(DEADLETTER_TOPIC) == []
+    (audit,) = sink.on(AUDIT_TOPIC)
+    failed = decode(audit).data
+    assert isinstance(failed, AuditProductProvisioningFailed)
+    assert failed.reason == "column orders.amount was removed"
+
+
+async def test_a_failed_outcome_is_counted_as_failed_by_its_status(
+    service: ProvisionerApp, gateway: RecordingGateway
+) -> None:
+    gateway.failures.append(PermanentSnowflakeError("Insufficient privileges", errno=3001, sqlstate="42501"))
+    await deliver(service, created(contract()))
+    failed = service.metrics.registry.get_sample_value(
+        "meshplane_events_in_total",
+        {"service": "provisioner", "type": "mesh.product.created.v1", "outcome": "failed"},
+    )
+    assert failed == 1

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import snowflake.connector
 
-from meshplane.common.settings import SnowflakeSettings
 from meshplane.common.snowflake import (
     PermanentSnowflakeError,
     Plan,
@@ -25,6 +24,7 @@ from meshplane.common.snowflake import (
     qualified_name,
     quote_identifier,
 )
+from meshplane.common.snowflake.settings import SnowflakeSettings
 from meshplane.devstack.endpoints import SnowlocalEndpoint
 
 SUFFIX = uuid.uuid4().hex[:8].upper()

@@ -32,8 +32,8 @@ from meshplane.common.events import (
     ServiceRef,
     decode,
     derived_event_id,
+    domain_topic,
     encode,
-    product_topic,
 )
 from meshplane.meshctl.cli import app
 from meshplane.meshctl.kafka import read_topic
@@ -103,7 +103,7 @@ def test_publish_writes_a_decodable_event_to_the_domains_topic(
     )
     assert result.exit_code == 0, result.output
     topic, partition, offset, event_id = published(result.stdout)
-    assert topic == product_topic(domain)
+    assert topic == domain_topic(domain, "product")
 
     record = asyncio.run(read_one(kafka_bootstrap_servers, topic, partition, offset))
     envelope = decode(record)
@@ -155,7 +155,7 @@ def test_retire_publishes_product_retired(kafka_bootstrap_servers: str) -> None:
     )
     assert result.exit_code == 0, result.output
     topic, partition, offset, event_id = published(result.stdout)
-    assert topic == product_topic(domain)
+    assert topic == domain_topic(domain, "product")
     envelope = decode(asyncio.run(read_one(kafka_bootstrap_servers, topic, partition, offset)))
     assert envelope.id == event_id
     assert envelope.data == ProductRetired(domain=domain, product="orders", major=1, reason="replaced by v2")

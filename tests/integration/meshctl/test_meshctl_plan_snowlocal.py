@@ -10,8 +10,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from meshplane.common.settings import SnowflakeSettings
 from meshplane.common.snowflake import Plan, SnowflakeGateway, Statement, quote_identifier
+from meshplane.common.snowflake.settings import SnowflakeSettings
 from meshplane.devstack.endpoints import SnowlocalEndpoint
 from meshplane.meshctl.cli import app
 

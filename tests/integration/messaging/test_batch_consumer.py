@@ -14,14 +14,15 @@ from collections.abc import AsyncIterator
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from meshplane.common.events import product_topic
-from meshplane.common.settings import HttpSettings, KafkaSettings, RetrySettings, SnowflakeSettings
+from meshplane.common.events import domain_topic
+from meshplane.common.kit import ServiceApp
+from meshplane.common.settings import RetrySettings
 from meshplane.common.snowflake.errors import TransientSnowflakeError
 from meshplane.common.snowflake.results import PlanResult
 from meshplane.common.snowflake.statements import Plan
 from meshplane.devstack.kafka import ensure_topics
-from meshplane.provisioner.app import ProvisionerApp, create_app
-from meshplane.provisioner.settings import ProvisionerConfig, ProvisionerSettings
+from meshplane.provisioner.provisioning import Provisioning
+from meshplane.provisioner.service import SERVICE
 from tests.e2e.stack import (
     Run,
     TopicLog,
@@ -57,22 +58,15 @@ def gateway() -> StuckGateway:
 @pytest.fixture
 async def service(
     kafka_bootstrap_servers: str, run: Run, gateway: StuckGateway
-) -> AsyncIterator[ProvisionerApp]:
-    config = ProvisionerConfig(
-        provisioner=ProvisionerSettings(group_id=run.group_id, topic_pattern=run.topic_pattern),
-        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap_servers),
-        snowflake=SnowflakeSettings(
-            account="local",
-            user="unused",
-            role="MESHPLANE_PROVISIONER",
-            warehouse="unused",
-            password="unused",
-        ),
-        http=HttpSettings(host="127.0.0.1", port=0),
+) -> AsyncIterator[ServiceApp[Provisioning]]:
+    config = SERVICE.test_config(
+        bootstrap_servers=kafka_bootstrap_servers,
+        group_id=run.group_id,
+        domains=run.domains,
         # Every wait between attempts is at least 0.05 s, so at most 4 attempts fit in one budget.
         retry=RetrySettings(initial_seconds=0.05, max_seconds=0.05, budget_seconds=0.2),
     )
-    app = create_app(config, gateway)
+    app = SERVICE.create_app(config, gateway)
     await app.start()
     try:
         yield app
@@ -84,7 +78,8 @@ async def committed_offset(bootstrap: str, group_id: str, topic: str) -> int | N
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
     await consumer.start()
     try:
-        return await consumer.committed(TopicPartition(topic, 0))
+        offset: int | None = await consumer.committed(TopicPartition(topic, 0))
+        return offset
     finally:
         await consumer.stop()
 
@@ -93,12 +88,12 @@ async def test_a_record_still_failing_after_its_retry_budget_is_read_again_in_or
     kafka_bootstrap_servers: str,
     run: Run,
     gateway: StuckGateway,
-    service: ProvisionerApp,
+    service: ServiceApp[Provisioning],
     audit_log: TopicLog,
 ) -> None:
     domain = run.domain("sales")
     records = [created(domain, f"p{i}") for i in range(4)]
-    await ensure_topics(kafka_bootstrap_servers, product_topic(domain))
+    await ensure_topics(kafka_bootstrap_servers, domain_topic(domain, "product"))
     # Six refusals outlast the first budget (at most 4 attempts), so the record is handed back to
     # Kafka at least once before its plan goes through.
     gateway.stuck_event, gateway.refusals = input_id(records[1]), 6
@@ -115,15 +110,15 @@ async def test_a_record_still_failing_after_its_retry_budget_is_read_again_in_or
     )
     assert (handed_back or 0) >= 1
     await service.stop()  # the last commit is made before the consumer leaves
-    assert await committed_offset(kafka_bootstrap_servers, run.group_id, product_topic(domain)) == len(
-        records
-    )
+    assert await committed_offset(
+        kafka_bootstrap_servers, run.group_id, domain_topic(domain, "product")
+    ) == len(records)
 
 
 async def test_binary_header_values_neither_block_the_partition_nor_lose_their_bytes(
     kafka_bootstrap_servers: str,
     run: Run,
-    service: ProvisionerApp,
+    service: ServiceApp[Provisioning],
     audit_log: TopicLog,
     dead_letter_log: TopicLog,
 ) -> None:
@@ -138,7 +133,7 @@ async def test_binary_header_values_neither_block_the_partition_nor_lose_their_b
         readable, headers=tuple((n, b"\xffmesh\xfe" if n == "ce_type" else v) for n, v in readable.headers)
     )
     last = created(domain, "last")
-    await ensure_topics(kafka_bootstrap_servers, product_topic(domain))
+    await ensure_topics(kafka_bootstrap_servers, domain_topic(domain, "product"))
     await publish(kafka_bootstrap_servers, [first, binary, garbled, last])
 
     events = await wait_for_audit(audit_log, {input_id(r) for r in (first, binary, garbled, last)}, within=60)

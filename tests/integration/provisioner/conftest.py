@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import snowflake.connector
 
-from meshplane.common.settings import SnowflakeSettings
 from meshplane.common.snowflake.gateway import SnowflakeGateway
+from meshplane.common.snowflake.settings import SnowflakeSettings
 from meshplane.devstack.bootstrap import bootstrap_provisioner
 from meshplane.devstack.endpoints import SnowlocalEndpoint
 from tests.integration.snowlocal.conftest import Sandbox

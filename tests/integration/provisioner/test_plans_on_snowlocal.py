@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from meshplane.common.settings import SnowflakeSettings
+from meshplane.common.layout import DOMAIN_READY_MARKER
 from meshplane.common.snowflake.errors import PermanentSnowflakeError
 from meshplane.common.snowflake.gateway import SnowflakeGateway
+from meshplane.common.snowflake.settings import SnowflakeSettings
 from meshplane.common.snowflake.statements import Plan, Statement
 from meshplane.devstack.bootstrap import PROVISIONER_ROLE
-from meshplane.provisioner.observe import ASSUME_DOMAIN_READY, DOMAIN_READY_MARKER, Observed, observe
+from meshplane.provisioner.observe import ASSUME_DOMAIN_READY, Observed, observe
 from meshplane.provisioner.plan import (
     MASKED_STRING,
     BreakingChange,

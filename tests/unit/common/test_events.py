@@ -30,8 +30,8 @@ from meshplane.common.events import (
     ServiceRef,
     decode,
     derived_event_id,
+    domain_topic,
     encode,
-    product_topic,
 )
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -48,7 +48,7 @@ def created(document: dict[str, Any] | None = None) -> ProductCreated:
 
 
 def sales_record(**kwargs: Any) -> KafkaRecord:
-    return encode(created(), topic=product_topic("sales"), source="/tests", **kwargs)
+    return encode(created(), topic=domain_topic("sales", "product"), source="/tests", **kwargs)
 
 
 def rejection(record: KafkaRecord) -> EventRejectedError:
@@ -81,7 +81,7 @@ def contract_data(record: KafkaRecord) -> dict[str, Any]:
 @pytest.mark.parametrize("name", ["sales-orders", "marketing-campaigns"])
 def test_encode_then_decode_gives_the_same_event(name: str) -> None:
     data = created(example(name))
-    record = encode(data, topic=product_topic(data.mesh.domain), source="/tests")
+    record = encode(data, topic=domain_topic(data.mesh.domain, "product"), source="/tests")
 
     envelope = decode(record)
 
@@ -98,13 +98,13 @@ def test_every_product_event_round_trips() -> None:
         ProductUpdated(contract=created().contract),
         ProductRetired(domain="sales", product="orders", major=1, reason="replaced by v2"),
     ):
-        assert decode(encode(data, topic=product_topic("sales"), source="/tests")).data == data
+        assert decode(encode(data, topic=domain_topic("sales", "product"), source="/tests")).data == data
 
 
 def test_the_key_is_the_product_id() -> None:
     assert sales_record().key == b"sales.orders"
     retired = ProductRetired(domain="sales", product="orders", major=1)
-    assert encode(retired, topic=product_topic("sales"), source="/tests").key == b"sales.orders"
+    assert encode(retired, topic=domain_topic("sales", "product"), source="/tests").key == b"sales.orders"
 
 
 def test_binary_mode_puts_the_attributes_in_ce_headers() -> None:
@@ -208,7 +208,9 @@ def test_an_unknown_type_is_rejected_naming_it() -> None:
 
 def test_data_that_breaks_the_model_is_a_schema_error() -> None:
     retired = encode(
-        ProductRetired(domain="sales", product="orders", major=1), topic=product_topic("sales"), source="/t"
+        ProductRetired(domain="sales", product="orders", major=1),
+        topic=domain_topic("sales", "product"),
+        source="/t",
     )
     for data in (
         {"domain": "sales", "product": "orders", "major": -1},
@@ -260,7 +262,7 @@ def test_an_unsafe_domain_in_the_contract_is_an_unsafe_name() -> None:
 
 
 def test_a_product_event_on_another_domains_topic_is_a_spoofed_domain() -> None:
-    record = encode(created(), topic=product_topic("marketing"), source="/tests")
+    record = encode(created(), topic=domain_topic("marketing", "product"), source="/tests")
     error = rejection(record)
     assert error.code == "spoofed-domain"
     assert "sales" in error.reason
@@ -269,7 +271,7 @@ def test_a_product_event_on_another_domains_topic_is_a_spoofed_domain() -> None:
 
 def test_a_retirement_for_another_domain_is_a_spoofed_domain() -> None:
     retired = ProductRetired(domain="sales", product="orders", major=1)
-    record = encode(retired, topic=product_topic("marketing"), source="/tests")
+    record = encode(retired, topic=domain_topic("marketing", "product"), source="/tests")
     assert rejection(record).code == "spoofed-domain"
 
 

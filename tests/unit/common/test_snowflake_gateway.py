@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from snowflake.connector import errors as ce
 
-from meshplane.common.settings import SnowflakeSettings
 from meshplane.common.snowflake.errors import PermanentSnowflakeError, TransientSnowflakeError
 from meshplane.common.snowflake.gateway import SnowflakeGateway
+from meshplane.common.snowflake.settings import SnowflakeSettings
 from meshplane.common.snowflake.statements import Plan, Statement
 
 Responder = Callable[[str], list[dict[str, Any]]]

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import ValidationError
 
-from meshplane.common.settings import SnowflakeSettings
+from meshplane.common.snowflake.settings import SnowflakeSettings
 
 
 @pytest.fixture(autouse=True)

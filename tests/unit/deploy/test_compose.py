@@ -19,14 +19,10 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from meshplane.common.settings import (
-    HttpSettings,
-    KafkaSettings,
-    LogSettings,
-    RetrySettings,
-    SnowflakeSettings,
-)
-from meshplane.provisioner.settings import ProvisionerConfig, ProvisionerSettings
+from meshplane.common.settings import HttpSettings, KafkaSettings, LogSettings, RetrySettings
+from meshplane.common.snowflake.settings import SnowflakeSettings
+from meshplane.provisioner.service import SERVICE as PROVISIONER
+from meshplane.provisioner.settings import ProvisionerSettings
 
 REPO = Path(__file__).resolve().parents[3]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -66,7 +62,8 @@ def compose() -> dict[str, Any]:
 def service(compose: dict[str, Any], name: str) -> dict[str, Any]:
     services = compose["services"]
     assert name in services, f"docker-compose.yml has no service {name!r}"
-    return services[name]
+    found: dict[str, Any] = services[name]
+    return found
 
 
 def environment(svc: dict[str, Any]) -> dict[str, str]:
@@ -213,7 +210,7 @@ def test_the_provisioner_environment_loads_into_its_config(
     for name, value in env.items():
         clean_mesh_environment.setenv(name, value)
 
-    config = ProvisionerConfig.from_env()
+    config = PROVISIONER.config_from_env()
 
     assert config.kafka.bootstrap_servers == env["MESH_KAFKA_BOOTSTRAP_SERVERS"]
     assert config.snowflake.host == env["MESH_SNOWFLAKE_HOST"]
@@ -221,7 +218,7 @@ def test_the_provisioner_environment_loads_into_its_config(
     assert config.snowflake.protocol == "http"
     assert config.snowflake.password is not None
     assert config.http.port == int(env["MESH_HTTP_PORT"])
-    assert config.provisioner.group_id == env["MESH_PROVISIONER_GROUP_ID"]
+    assert config.group_id(PROVISIONER.name) == env["MESH_PROVISIONER_GROUP_ID"]
 
 
 def test_the_provisioner_http_port_is_published_as_is(compose: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import MappingProxyType
 
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 from meshplane.meshctl.cli import app
 from meshplane.meshctl.contracts import load_contract
 from meshplane.meshctl.errors import MeshctlError
-from meshplane.meshctl.planning import describe_observed, make_plan
+from meshplane.meshctl.planning import DEFAULT_SERVICE_ROLE, describe_observed, make_plan
 from meshplane.provisioner.observe import NOTHING_EXISTS, Observed
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -28,9 +29,14 @@ def test_an_offline_plan_sets_up_the_domain_and_the_product() -> None:
         "-- plan: product.created sales.orders v1: set up domain sales, then provision"
     )
     assert 'CREATE DATABASE IF NOT EXISTS "SALES";' in lines
-    assert 'GRANT ROLE "SALES_ADMIN" TO ROLE "MESH_PROVISIONER";' in lines
+    assert 'GRANT ROLE "SALES_ADMIN" TO ROLE "MESHPLANE_PROVISIONER";' in lines
     assert any("ORDERS_V1" in line for line in lines)
     assert result.stderr == ""
+
+
+def test_the_offline_default_role_is_the_one_the_bootstrap_creates() -> None:
+    bootstrap = (EXAMPLES.parent / "deploy" / "snowflake" / "bootstrap.sql").read_text()
+    assert re.search(rf"^CREATE ROLE IF NOT EXISTS {DEFAULT_SERVICE_ROLE}$", bootstrap, re.MULTILINE)
 
 
 def test_the_service_role_can_be_named() -> None:

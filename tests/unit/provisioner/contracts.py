@@ -6,7 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from meshplane.common.events.contract import MeshContract, read_contract

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from meshplane.common.layout import DOMAIN_READY_MARKER
 from meshplane.common.snowflake.results import PlanResult, StatementResult
 from meshplane.common.snowflake.statements import Plan
 from meshplane.provisioner.observe import (
-    DOMAIN_READY_MARKER,
     Observed,
     columns_plan,
     observation_plan,

@@ -13,13 +13,12 @@ from open_data_contract_standard.model import OpenDataContractStandard
 
 from meshplane.common.events.contract import ContractError, read_contract
 from meshplane.common.events.names import is_mesh_name
+from meshplane.common.layout import DOMAIN_READY_MARKER, domain_layout, product_layout
 from meshplane.common.snowflake.identifiers import UnsafeIdentifierError
 from meshplane.common.snowflake.statements import Plan, Statement
 from meshplane.provisioner import plan as planner
-from meshplane.provisioner.layout import domain_layout, product_layout
 from meshplane.provisioner.observe import (
     ASSUME_DOMAIN_READY,
-    DOMAIN_READY_MARKER,
     NOTHING_EXISTS,
     Observed,
 )

@@ -69,8 +69,8 @@ def bootstrap_statements(text: str) -> list[str]:
 
 
 def _gateway(endpoint: SnowlocalEndpoint, role: str) -> SnowflakeGateway:
-    from meshplane.common.settings import SnowflakeSettings
     from meshplane.common.snowflake.gateway import SnowflakeGateway
+    from meshplane.common.snowflake.settings import SnowflakeSettings
 
     settings = SnowflakeSettings(
         account=SNOWLOCAL_ACCOUNT,

@@ -1,20 +1,14 @@
-"""The provisioner's service layer: one product lifecycle event → observe → plan → execute → audit.
+"""The provisioner's handlers: one product lifecycle event → observe → plan → execute → audit.
 
-Each method is thin by design: the planner (:mod:`.plan`) decides, the gateway runs, and the
-result becomes an audit event. Every method may run more than once for the same event (a crash
-before the offset commit, a retried transient error), which is safe because plans are idempotent
-and audit ids are derived from the input.
-
-Round trips: the provisioner remembers which domains it has seen fully set up, so a product in a
-known domain costs one request (its plan); a new domain costs two (SHOW, then the plan). When a
-remembered domain turns out to be gone (someone dropped it by hand), the plan fails, the domain
-is forgotten, and the event is planned again from what SHOW says.
+Each handler is a few lines: the planner (:mod:`.plan`) decides, :class:`.Provisioning` observes
+and runs, and the result becomes an audit event. A failure is raised, not handled here: a refused
+update (:class:`~meshplane.provisioner.plan.BreakingChange`) and Snowflake's permanent errors
+become ``provisioning-failed`` through :func:`provisioning_failed`, and the kit retries the rest
+(see :mod:`meshplane.common.errors`). Every handler may run more than once for the same event,
+which is safe because plans are idempotent and audit ids are derived from the input.
 """
 
 from __future__ import annotations
-
-import logging
-from collections.abc import Sequence
 
 from meshplane.common.events import (
     AuditProductProvisioned,
@@ -24,63 +18,110 @@ from meshplane.common.events import (
     EventData,
     ExecutedStatement,
     MeshContract,
+    ProductContractEvent,
     ProductCreated,
     ProductRetired,
     ProductUpdated,
     SnowflakeFailure,
 )
-from meshplane.common.messaging import EventContext, Outcome
-from meshplane.common.snowflake.errors import PermanentSnowflakeError
-from meshplane.common.snowflake.ports import SnowflakePort
-from meshplane.common.snowflake.results import PlanResult
-from meshplane.common.snowflake.statements import Plan
-from meshplane.provisioner.layout import product_layout
-from meshplane.provisioner.observe import ASSUME_DOMAIN_READY, observe
-from meshplane.provisioner.plan import (
-    BreakingChange,
-    plan_product_created,
-    plan_product_retired,
-    plan_product_updated,
-)
+from meshplane.common.kit import Handlers
+from meshplane.common.layout import product_layout
+from meshplane.common.messaging import EventContext, Failure, Outcome
+from meshplane.provisioner.plan import plan_product_created, plan_product_retired, plan_product_updated
+from meshplane.provisioner.provisioning import Applied, Provisioning
 
-__all__ = ["ACCEPTED_TYPES", "Provisioner"]
+__all__ = ["handlers", "provisioning_failed"]
 
-log = logging.getLogger(__name__)
-
-ACCEPTED_TYPES = frozenset({ProductCreated.EVENT_TYPE, ProductUpdated.EVENT_TYPE, ProductRetired.EVENT_TYPE})
+handlers: Handlers[Provisioning] = Handlers()
 
 
-def _executed(result: PlanResult) -> tuple[ExecutedStatement, ...]:
-    return tuple(ExecutedStatement(sql=r.statement.compile(), query_id=r.query_id) for r in result.results)
-
-
-def _failure(error: PermanentSnowflakeError) -> SnowflakeFailure:
-    return SnowflakeFailure(
-        errno=error.errno,
-        sqlstate=error.sqlstate,
-        message=str(error),
-        query_id=error.query_id,
-        statement_index=error.statement_index,
+@handlers.on(ProductCreated)
+async def product_created(event: ProductCreated, svc: Provisioning, context: EventContext) -> Outcome:
+    """Everything the product needs; its domain's setup too, the first time."""
+    contract = event.mesh
+    applied = await svc.apply(
+        contract.domain,
+        contract.product,
+        contract.major,
+        lambda observed: plan_product_created(contract, observed, service_role=svc.service_role),
+        context.query_tag,
     )
+    return _provisioned(contract, applied, context)
 
 
-def _ran_before(plan: Plan, error: PermanentSnowflakeError) -> tuple[ExecutedStatement, ...]:
-    """The statements of ``plan`` that ran before the one that failed (query ids unknown)."""
-    count = error.statement_index or 0
-    return tuple(ExecutedStatement(sql=statement.compile()) for statement in tuple(plan)[:count])
+@handlers.on(ProductUpdated)
+async def product_updated(event: ProductUpdated, svc: Provisioning, context: EventContext) -> Outcome:
+    """What the contract added; refused (BreakingChange) if it would break readers."""
+    contract = event.mesh
+    applied = await svc.apply(
+        contract.domain,
+        contract.product,
+        contract.major,
+        lambda observed: plan_product_updated(contract, observed, service_role=svc.service_role),
+        context.query_tag,
+        observe_first=True,  # the plan compares the product's columns with the contract's
+    )
+    return _provisioned(contract, applied, context)
 
 
-def _failed(
-    context: EventContext,
-    *,
-    domain: str,
-    product: str,
-    version: str | None,
-    reason: str,
-    error: PermanentSnowflakeError | None = None,
-    plan: Plan | None = None,
-) -> Sequence[Outcome]:
-    """The one audit event of an event that will not be tried again."""
+@handlers.on(ProductRetired)
+async def product_retired(event: ProductRetired, svc: Provisioning, context: EventContext) -> Outcome:
+    """The version's reader role is dropped and its schema tagged retired; the data is kept."""
+    applied = await svc.apply(
+        event.domain,
+        event.product,
+        event.major,
+        lambda observed: plan_product_retired(
+            event.domain, event.product, event.major, observed, service_role=svc.service_role
+        ),
+        context.query_tag,
+        observe_first=True,  # revokes are planned only for grants that exist
+        readies_domain=False,
+    )
+    layout = product_layout(event.domain, event.product, event.major)
+    audit = AuditProductRetired(
+        service=context.service,
+        input=context.input,
+        domain=event.domain,
+        product=event.product,
+        major=event.major,
+        schema_name=layout.schema,
+        reader_role=layout.reader_role,
+        statements=ExecutedStatement.of_result(applied.result),
+    )
+    return Outcome.done("retired", audit)
+
+
+def _provisioned(contract: MeshContract, applied: Applied, context: EventContext) -> Outcome:
+    layout = product_layout(contract.domain, contract.product, contract.major)
+    audit = AuditProductProvisioned(
+        service=context.service,
+        input=context.input,
+        domain=contract.domain,
+        product=contract.product,
+        version=contract.version,
+        database=layout.domain.database,
+        schema_name=layout.schema,
+        reader_role=layout.reader_role,
+        domain_created=not applied.observed.domain_ready,
+        round_trips=applied.round_trips,
+        statements=ExecutedStatement.of_result(applied.result),
+    )
+    return Outcome.done("provisioned", audit)
+
+
+def provisioning_failed(envelope: Envelope[EventData], failure: Failure, context: EventContext) -> Outcome:
+    """The one audit event of a product event that will not be tried again."""
+    data = envelope.data
+    version: str | None = None
+    reason = failure.reason
+    if isinstance(data, ProductContractEvent):
+        domain, product, version = data.mesh.domain, data.mesh.product, data.mesh.version
+    elif isinstance(data, ProductRetired):
+        domain, product = data.domain, data.product
+        reason = f"retiring version {data.major} failed: {reason}"
+    else:  # the subscription takes product events only
+        raise TypeError(f"the provisioner does not take {envelope.type}")
     audit = AuditProductProvisioningFailed(
         service=context.service,
         input=context.input,
@@ -88,128 +129,7 @@ def _failed(
         product=product,
         version=version,
         reason=reason,
-        failure=None if error is None else _failure(error),
-        statements=() if error is None or plan is None else _ran_before(plan, error),
+        failure=SnowflakeFailure.of(failure.error),
+        statements=ExecutedStatement.ran_before(failure.error),
     )
-    return [Outcome("provisioning-failed", audit)]
-
-
-class Provisioner:
-    """Turns product lifecycle events into Snowflake state. Holds no state but a cache of ready domains."""
-
-    def __init__(self, gateway: SnowflakePort, *, service_role: str) -> None:
-        self._gateway = gateway
-        self._service_role = service_role
-        self._ready_domains: set[str] = set()
-
-    async def __call__(self, envelope: Envelope[EventData], context: EventContext) -> Sequence[Outcome]:
-        data = envelope.data
-        if isinstance(data, ProductCreated):
-            return await self._provision(data.mesh, context, updating=False)
-        if isinstance(data, ProductUpdated):
-            return await self._provision(data.mesh, context, updating=True)
-        if isinstance(data, ProductRetired):
-            return await self._retire(data, context)
-        raise TypeError(f"the provisioner does not take {envelope.type}")  # the processor filters types
-
-    async def _provision(
-        self, contract: MeshContract, context: EventContext, *, updating: bool
-    ) -> Sequence[Outcome]:
-        layout = product_layout(contract.domain, contract.product, contract.major)
-        # An update needs the product's columns; a create in a domain known ready needs nothing.
-        remembered = contract.domain in self._ready_domains and not updating
-        round_trips = 0
-        while True:
-            plan: Plan | None = None
-            try:
-                if remembered:
-                    observed = ASSUME_DOMAIN_READY
-                else:
-                    observed, observing = await observe(
-                        self._gateway,
-                        contract.domain,
-                        contract.product,
-                        contract.major,
-                        query_tag=context.query_tag,
-                    )
-                    round_trips += observing
-                planner = plan_product_updated if updating else plan_product_created
-                plan = planner(contract, observed, service_role=self._service_role)
-                result = await self._gateway.execute(plan, context.query_tag)
-                round_trips += result.round_trips
-                break
-            except BreakingChange as change:
-                return _failed(
-                    context,
-                    domain=contract.domain,
-                    product=contract.product,
-                    version=contract.version,
-                    reason=change.reason,
-                )
-            except PermanentSnowflakeError as error:
-                if remembered:
-                    # Remembered as ready, but Snowflake disagrees (dropped by hand?): plan again from SHOW.
-                    log.warning(
-                        "domain %s is not as remembered (%s); observing it again", contract.domain, error
-                    )
-                    self._ready_domains.discard(contract.domain)
-                    remembered = False
-                    round_trips += 1
-                    continue
-                return _failed(
-                    context,
-                    domain=contract.domain,
-                    product=contract.product,
-                    version=contract.version,
-                    reason=f"Snowflake refused: {error}",
-                    error=error,
-                    plan=plan,
-                )
-        self._ready_domains.add(contract.domain)
-        audit = AuditProductProvisioned(
-            service=context.service,
-            input=context.input,
-            domain=contract.domain,
-            product=contract.product,
-            version=contract.version,
-            database=layout.domain.database,
-            schema_name=layout.schema,
-            reader_role=layout.reader_role,
-            domain_created=not observed.domain_ready,
-            round_trips=round_trips,
-            statements=_executed(result),
-        )
-        return [Outcome("provisioned", audit)]
-
-    async def _retire(self, event: ProductRetired, context: EventContext) -> Sequence[Outcome]:
-        layout = product_layout(event.domain, event.product, event.major)
-        plan: Plan | None = None
-        try:
-            observed, _ = await observe(
-                self._gateway, event.domain, event.product, event.major, query_tag=context.query_tag
-            )
-            plan = plan_product_retired(
-                event.domain, event.product, event.major, observed, service_role=self._service_role
-            )
-            result = await self._gateway.execute(plan, context.query_tag)
-        except PermanentSnowflakeError as error:
-            return _failed(
-                context,
-                domain=event.domain,
-                product=event.product,
-                version=None,
-                reason=f"retiring version {event.major} failed: {error}",
-                error=error,
-                plan=plan,
-            )
-        audit = AuditProductRetired(
-            service=context.service,
-            input=context.input,
-            domain=event.domain,
-            product=event.product,
-            major=event.major,
-            schema_name=layout.schema,
-            reader_role=layout.reader_role,
-            statements=_executed(result),
-        )
-        return [Outcome("retired", audit)]
+    return Outcome.failed("provisioning-failed", audit)

@@ -21,15 +21,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from meshplane.common.layout import domain_layout, is_domain_ready_comment, product_layout
 from meshplane.common.snowflake.identifiers import qualified_name
 from meshplane.common.snowflake.ports import SnowflakePort
 from meshplane.common.snowflake.results import PlanResult, Row
 from meshplane.common.snowflake.statements import Plan, Statement
-from meshplane.provisioner.layout import domain_layout, product_layout
 
 __all__ = [
     "ASSUME_DOMAIN_READY",
-    "DOMAIN_READY_MARKER",
     "NOTHING_EXISTS",
     "Observed",
     "columns_plan",
@@ -37,10 +36,6 @@ __all__ = [
     "observe",
     "read_observation",
 ]
-
-#: The domain plan's last statement writes this into the database's COMMENT; observation reads it
-#: back as ``domain_ready``. A domain plan cut short never wrote it, so it is run whole again.
-DOMAIN_READY_MARKER: Final = "[meshplane:domain-ready:v1]"
 
 
 @dataclass(frozen=True)
@@ -112,7 +107,7 @@ def read_observation(
     """Read the results of :func:`observation_plan` (and :func:`columns_plan`, if run). Pure."""
     layout = domain_layout(domain)
     database_rows = [r for r in _rows(result, 0) if _text(r, "name") == layout.database]
-    ready = any(DOMAIN_READY_MARKER in _text(r, "comment") for r in database_rows)
+    ready = any(is_domain_ready_comment(_text(r, "comment")) for r in database_rows)
     if not _wants_product(product, major):
         return Observed(domain_ready=ready)
     assert product is not None

@@ -1,6 +1,6 @@
 """Pure planning: (event, observed state) -> Plan. No I/O, no broker, no connector.
 
-Names come from :mod:`meshplane.provisioner.layout` and reach SQL only through ``quote_identifier``
+Names come from :mod:`meshplane.common.layout` and reach SQL only through ``quote_identifier``
 / ``qualified_name``; every value (comments, tag values, sizes, role names inside policy bodies) is
 a bound ``%(name)s`` parameter. Column types are the only other text in SQL: they come from the
 contract reader's closed list and are checked again here against :data:`_SQL_TYPE_RE`.
@@ -36,28 +36,29 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from meshplane.common.errors import PermanentError
 from meshplane.common.events.contract import (
     CLASSIFICATIONS,
     Column,
     MeshContract,
     OutputPort,
 )
-from meshplane.common.snowflake.identifiers import qualified_name, quote_identifier
-from meshplane.common.snowflake.statements import ParamValue, Plan, Statement
-from meshplane.provisioner.layout import (
+from meshplane.common.layout import (
     MASKED_TYPE_FAMILIES,
     PORT_TABLE_SUFFIX,
     DomainLayout,
     ProductLayout,
+    domain_comment,
     product_layout,
 )
-from meshplane.provisioner.observe import DOMAIN_READY_MARKER, Observed
+from meshplane.common.snowflake.identifiers import qualified_name, quote_identifier
+from meshplane.common.snowflake.statements import ParamValue, Plan, Statement
+from meshplane.provisioner.observe import Observed
 
 __all__ = [
     "AUTO_SUSPEND_SECONDS",
     "MASKED_STRING",
     "BreakingChange",
-    "domain_comment",
     "plan_product_created",
     "plan_product_retired",
     "plan_product_updated",
@@ -82,12 +83,8 @@ _SQL_TYPE_RE: Final = re.compile(
 _VARCHAR_DEFAULT_LENGTHS: Final = frozenset({16_777_216, 134_217_728})
 
 
-class BreakingChange(Exception):  # noqa: N818 - the name the handler and meshctl use
+class BreakingChange(PermanentError):  # noqa: N818 - the name the handler and meshctl use
     """An update the mesh refuses: it would break the product's readers. ``reason`` says why."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -111,11 +108,6 @@ def _column_type(column: Column) -> str:
 
 def _give_to_admin(kind: str, name: str, d: DomainLayout) -> Statement:
     return _s(f"GRANT OWNERSHIP ON {kind} {name} TO ROLE {_q(d.admin_role)} COPY CURRENT GRANTS")
-
-
-def domain_comment(domain: str) -> str:
-    """The domain database's COMMENT once the domain plan has run to its end (the ready marker)."""
-    return f"Data mesh domain {domain}, provisioned by Meshplane. {DOMAIN_READY_MARKER}"
 
 
 # -- the domain ----------------------------------------------------------------------------------

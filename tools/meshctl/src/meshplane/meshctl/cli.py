@@ -23,8 +23,8 @@ from meshplane.common.events import (
     ProductCreated,
     ProductRetired,
     ProductUpdated,
+    domain_topic,
     encode,
-    product_topic,
 )
 from meshplane.meshctl import SOURCE, docs
 from meshplane.meshctl.contracts import describe, load_contract, one_line_validation_error
@@ -130,7 +130,7 @@ def publish(
         loaded = load_contract(file)
         model = ProductCreated if event is ContractEvent.created else ProductUpdated
         data = model(contract=loaded.odcs)
-        record = encode(data, topic=product_topic(loaded.mesh.domain), source=source)
+        record = encode(data, topic=domain_topic(loaded.mesh.domain, "product"), source=source)
         written = asyncio.run(produce(record, bootstrap_servers=bootstrap_servers))
         _published(written, _event_id(record))
 
@@ -150,7 +150,7 @@ def retire(
             data = ProductRetired(domain=domain, product=product, major=major, reason=reason)
         except ValidationError as exc:
             raise MeshctlError(one_line_validation_error(exc, prefix="not a valid retirement: ")) from None
-        record = encode(data, topic=product_topic(domain), source=source)
+        record = encode(data, topic=domain_topic(domain, "product"), source=source)
         written = asyncio.run(produce(record, bootstrap_servers=bootstrap_servers))
         _published(written, _event_id(record))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # no stubs in the workspace
+import yaml
 from open_data_contract_standard.model import OpenDataContractStandard
 from pydantic import ValidationError
 

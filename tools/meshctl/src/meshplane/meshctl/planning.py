@@ -14,14 +14,15 @@ from typing import Final
 from pydantic import ValidationError
 
 from meshplane.common.events.contract import MeshContract
-from meshplane.common.settings import SnowflakeSettings
 from meshplane.common.snowflake.errors import SnowflakeGatewayError
 from meshplane.common.snowflake.gateway import SnowflakeGateway
+from meshplane.common.snowflake.settings import SnowflakeSettings
 from meshplane.common.snowflake.statements import Plan
 from meshplane.meshctl.contracts import one_line_validation_error
 from meshplane.meshctl.errors import MeshctlError
 from meshplane.provisioner.observe import NOTHING_EXISTS, Observed, observe
 from meshplane.provisioner.plan import BreakingChange, plan_product_created, plan_product_updated
+from meshplane.provisioner.service import SERVICE as PROVISIONER
 
 __all__ = [
     "DEFAULT_SERVICE_ROLE",
@@ -33,8 +34,8 @@ __all__ = [
     "snowflake_settings",
 ]
 
-#: The provisioner's role in the local stack (docker-compose.yml), for offline plans.
-DEFAULT_SERVICE_ROLE: Final = "MESH_PROVISIONER"
+#: The provisioner's role as deploy/snowflake/bootstrap.sql creates it, for offline plans.
+DEFAULT_SERVICE_ROLE: Final = PROVISIONER.role
 #: meshctl's SHOW statements are tagged so QUERY_HISTORY tells them from the services' work.
 QUERY_TAG: Final = json.dumps({"service": "meshctl", "command": "plan"}, separators=(",", ":"))
 

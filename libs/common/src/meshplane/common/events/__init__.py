@@ -6,9 +6,6 @@ Importing this package registers every event type (``EVENT_TYPES``).
 from meshplane.common.events.audit import (
     AuditEventData,
     AuditEventRejected,
-    AuditProductProvisioned,
-    AuditProductProvisioningFailed,
-    AuditProductRetired,
     ExecutedStatement,
     InputRef,
     RejectionReason,
@@ -31,19 +28,27 @@ from meshplane.common.events.product import (
     ProductRetired,
     ProductUpdated,
 )
+from meshplane.common.events.product_audit import (
+    AuditProductProvisioned,
+    AuditProductProvisioningFailed,
+    AuditProductRetired,
+)
 from meshplane.common.events.topics import (
+    ANY_DOMAIN,
     AUDIT_TOPIC,
     DEADLETTER_TOPIC,
-    PRODUCT_TOPIC_PATTERN,
+    DOMAIN_TOPIC_KINDS,
     domain_of_topic,
-    product_topic,
+    domain_topic,
+    domain_topic_pattern,
 )
 
 __all__ = [
+    "ANY_DOMAIN",
     "AUDIT_TOPIC",
     "DEADLETTER_TOPIC",
+    "DOMAIN_TOPIC_KINDS",
     "EVENT_TYPES",
-    "PRODUCT_TOPIC_PATTERN",
     "AuditEventData",
     "AuditEventRejected",
     "AuditProductProvisioned",
@@ -67,8 +72,9 @@ __all__ = [
     "decode",
     "derived_event_id",
     "domain_of_topic",
+    "domain_topic",
+    "domain_topic_pattern",
     "encode",
     "event_type",
-    "product_topic",
     "read_contract",
 ]

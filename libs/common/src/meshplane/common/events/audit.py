@@ -6,22 +6,25 @@ input's id and the action (:func:`~meshplane.common.events.envelope.derived_even
 replayed input yields the same audit id and a consumer drops the duplicate by ``ce_id``.
 Statements are recorded as a person would read them, with the query id Snowflake gave each, so an
 auditor can join the audit stream to ``QUERY_HISTORY``.
+
+This module holds what every service's audit events share, with the helpers that fill those
+fields from the gateway's results and errors; each kind of product has its own module
+(:mod:`~meshplane.common.events.product_audit`).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from meshplane.common.events.base import EventData, event_type
+from meshplane.common.snowflake.errors import SnowflakeGatewayError
+from meshplane.common.snowflake.results import PlanResult
 
 __all__ = [
     "AuditEventData",
     "AuditEventRejected",
-    "AuditProductProvisioned",
-    "AuditProductProvisioningFailed",
-    "AuditProductRetired",
     "ExecutedStatement",
     "InputRef",
     "RejectionReason",
@@ -61,6 +64,18 @@ class ExecutedStatement(_Part):
         default=None, description="Snowflake's query id, to join with QUERY_HISTORY."
     )
 
+    @classmethod
+    def of_result(cls, result: PlanResult) -> tuple[Self, ...]:
+        """Every statement of a plan that ran, with the query id Snowflake gave it."""
+        return tuple(cls(sql=r.statement.compile(), query_id=r.query_id) for r in result.results)
+
+    @classmethod
+    def ran_before(cls, error: BaseException | None) -> tuple[Self, ...]:
+        """The statements of a failed plan that ran before the one that failed (query ids unknown)."""
+        if not isinstance(error, SnowflakeGatewayError):
+            return ()
+        return tuple(cls(sql=statement.compile()) for statement in error.ran_before)
+
 
 class SnowflakeFailure(_Part):
     errno: int | None = None
@@ -71,58 +86,23 @@ class SnowflakeFailure(_Part):
         default=None, description="Which statement of the plan failed (0-based)."
     )
 
+    @classmethod
+    def of(cls, error: BaseException | None) -> Self | None:
+        """Snowflake's error as audit fields; None when the failure did not come from Snowflake."""
+        if not isinstance(error, SnowflakeGatewayError):
+            return None
+        return cls(
+            errno=error.errno,
+            sqlstate=error.sqlstate,
+            message=str(error),
+            query_id=error.query_id,
+            statement_index=error.statement_index,
+        )
+
 
 class AuditEventData(EventData):
     service: ServiceRef
     input: InputRef
-
-
-class _ProductAudit(AuditEventData):
-    domain: str
-    product: str
-
-    @property
-    def event_domain(self) -> str:
-        return self.domain
-
-    @property
-    def event_key(self) -> str:
-        return f"{self.domain}.{self.product}"
-
-
-@event_type("mesh.audit.product.provisioned.v1")
-class AuditProductProvisioned(_ProductAudit):
-    """A product's Snowflake objects, roles, grants, tags and masking exist as its contract says."""
-
-    version: str
-    database: str
-    schema_name: str = Field(description="The product's schema: one per major version.")
-    reader_role: str
-    domain_created: bool = Field(description="True when this event set up the domain itself.")
-    round_trips: int = Field(description="Requests made to Snowflake, SHOW included.")
-    statements: tuple[ExecutedStatement, ...]
-
-
-@event_type("mesh.audit.product.provisioning-failed.v1")
-class AuditProductProvisioningFailed(_ProductAudit):
-    """A product event was refused or failed; nothing further will be tried for it."""
-
-    version: str | None = None
-    reason: str
-    failure: SnowflakeFailure | None = Field(
-        default=None, description="Snowflake's error, when Snowflake refused."
-    )
-    statements: tuple[ExecutedStatement, ...] = Field(description="Statements that ran before the failure.")
-
-
-@event_type("mesh.audit.product.retired.v1")
-class AuditProductRetired(_ProductAudit):
-    """A product version is retired: its reader role is gone, its schema tagged retired and kept."""
-
-    major: int
-    schema_name: str
-    reader_role: str
-    statements: tuple[ExecutedStatement, ...]
 
 
 @event_type("mesh.audit.event.rejected.v1")

@@ -1,28 +1,35 @@
 """The messaging spine every service shares: the broker, input processing, output production."""
 
-from meshplane.common.messaging.broker import create_broker, declare_outputs, subscribe
+from meshplane.common.messaging.broker import create_broker, subscribe
 from meshplane.common.messaging.processing import (
     DEADLETTER_HEADERS,
+    HANDLER_ERROR,
     BatchProgress,
     EventContext,
     EventProcessor,
+    Failure,
+    FailureAudit,
     Outcome,
+    OutcomeStatus,
     Work,
 )
 from meshplane.common.messaging.producer import Delivery, RecordingSink, RecordProducer, RecordSink
 
 __all__ = [
     "DEADLETTER_HEADERS",
+    "HANDLER_ERROR",
     "BatchProgress",
     "Delivery",
     "EventContext",
     "EventProcessor",
+    "Failure",
+    "FailureAudit",
     "Outcome",
+    "OutcomeStatus",
     "RecordProducer",
     "RecordSink",
     "RecordingSink",
     "Work",
     "create_broker",
-    "declare_outputs",
     "subscribe",
 ]

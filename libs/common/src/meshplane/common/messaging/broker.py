@@ -17,10 +17,8 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
-import operator
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -29,12 +27,11 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
 
-from meshplane.common.events import AUDIT_TOPIC, DEADLETTER_TOPIC, AuditEventData
 from meshplane.common.events.envelope import KafkaRecord
 from meshplane.common.messaging.processing import EventProcessor
 from meshplane.common.settings import KafkaSettings
 
-__all__ = ["METADATA_MAX_AGE_MS", "create_broker", "declare_outputs", "subscribe"]
+__all__ = ["METADATA_MAX_AGE_MS", "create_broker", "subscribe"]
 
 log = logging.getLogger(__name__)
 
@@ -125,31 +122,3 @@ def subscribe(
                 # Revoked during the batch: its new owner starts from the last commit, which is
                 # at or before this record.
                 log.info("%s/%d was revoked before it could be rewound", topic, partition)
-
-
-def declare_outputs(
-    broker: KafkaBroker, *, service: str, audit_types: Sequence[type[AuditEventData]]
-) -> None:
-    """Describe what the service writes, for the AsyncAPI document generated from the app.
-
-    Records are produced by :class:`~meshplane.common.messaging.producer.RecordProducer` (FastStream's
-    publish takes header values as text only); these publishers are declared so that the document
-    shows the audit and dead-letter channels with their payloads. Nothing publishes through them.
-    """
-    broker.publisher(
-        AUDIT_TOPIC,
-        title=f"{service} audit",
-        description="What the service did, as CloudEvents (binary mode); ids derived from the input event.",
-        schema=functools.reduce(operator.or_, audit_types),
-    )
-    broker.publisher(
-        DEADLETTER_TOPIC,
-        title=f"{service} dead letters",
-        description=(
-            "Input that could not be taken: the original key, value and headers, plus "
-            "mesh_deadletter_reason (bad-json, not-a-cloudevent, unknown-type, schema-error, unsafe-name, "
-            "spoofed-domain), mesh_deadletter_detail, mesh_deadletter_service and mesh_original_topic / "
-            "_partition / _offset."
-        ),
-        schema=bytes,
-    )

@@ -7,19 +7,22 @@ record of a batch, in order, it
    the service takes; input that cannot be taken goes to ``mesh.deadletter`` — original key,
    value and headers, plus the reason — and an ``event.rejected`` audit event tells the publisher
    why. Nothing else runs for it;
-2. calls the service's work function, retrying transient Snowflake errors with exponential
-   backoff and jitter while the partition waits (the consumer keeps heartbeating, so it stays in
-   its group);
+2. calls the service's work function. Failures are sorted as in
+   :mod:`meshplane.common.errors`: a temporary error (Snowflake's transient ones among them) is
+   retried with exponential backoff and jitter while the partition waits (the consumer keeps
+   heartbeating, so it stays in its group); a permanent error becomes the service's failure audit
+   event; an unexpected exception is retried a few times, then the record is dead-lettered
+   (``handler-error``) with the failure audit event, so one bug never holds a partition;
 3. queues the audit events the work returned, with ids derived from the input's id and the
    action, so a replay yields the same ids. They leave at once; the processor waits for their
    acknowledgements together, once per batch.
 
 :meth:`EventProcessor.process_batch` returns once every output of the records it took is
 acknowledged, and says where each partition must resume: the caller commits the rest. A
-partition stops at a record whose work still fails when the retry budget is spent (or fails
-unexpectedly): that record and the partition's later ones are not taken, so Kafka delivers them
-again, in order. Other partitions go on. A batch also stops taking records after its time budget,
-so that one batch never holds the consumer long past a shutdown or a rebalance.
+partition stops at a record whose work still fails temporarily when the retry budget is spent:
+that record and the partition's later ones are not taken, so Kafka delivers them again, in order.
+Other partitions go on. A batch also stops taking records after its time budget, so that one
+batch never holds the consumer long past a shutdown or a rebalance.
 
 A crash anywhere before the commit means records are processed again, which every work function
 must tolerate (plans are idempotent, audit ids are derived).
@@ -28,21 +31,18 @@ must tolerate (plans are idempotent, audit ids are derived).
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from opentelemetry import trace
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_not_exception_type, wait_exponential_jitter
 
+from meshplane.common.errors import PermanentError, TemporaryError
 from meshplane.common.events import (
     AUDIT_TOPIC,
     DEADLETTER_TOPIC,
@@ -61,7 +61,7 @@ from meshplane.common.events import (
 )
 from meshplane.common.messaging.producer import Delivery, RecordSink
 from meshplane.common.settings import RetrySettings
-from meshplane.common.snowflake.errors import TransientSnowflakeError
+from meshplane.common.snowflake.errors import SnowflakeGatewayError
 from meshplane.common.snowflake.statements import QUERY_TAG_MAX_LENGTH
 from meshplane.common.telemetry import (
     OUTCOME_DONE,
@@ -75,7 +75,18 @@ from meshplane.common.telemetry import (
     inject_headers,
 )
 
-__all__ = ["DEADLETTER_HEADERS", "BatchProgress", "EventContext", "EventProcessor", "Outcome", "Work"]
+__all__ = [
+    "DEADLETTER_HEADERS",
+    "HANDLER_ERROR",
+    "BatchProgress",
+    "EventContext",
+    "EventProcessor",
+    "Failure",
+    "FailureAudit",
+    "Outcome",
+    "OutcomeStatus",
+    "Work",
+]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +99,9 @@ DEADLETTER_HEADERS = (
     "mesh_original_partition",
     "mesh_original_offset",
 )
+
+#: The dead-letter reason of an event whose handler kept raising an unexpected exception.
+HANDLER_ERROR: Final = "handler-error"
 
 
 @dataclass(frozen=True)
@@ -111,15 +125,57 @@ class EventContext:
         return tag[:QUERY_TAG_MAX_LENGTH]
 
 
+class OutcomeStatus(enum.Enum):
+    """Whether the work an outcome reports was done, or failed and will not be tried again."""
+
+    DONE = "done"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One audit event a work function asks to emit; ``action`` makes its id unique per input."""
 
     action: str
     data: AuditEventData
+    status: OutcomeStatus = OutcomeStatus.DONE
+
+    @classmethod
+    def done(cls, action: str, data: AuditEventData) -> Outcome:
+        return cls(action, data, OutcomeStatus.DONE)
+
+    @classmethod
+    def failed(cls, action: str, data: AuditEventData) -> Outcome:
+        return cls(action, data, OutcomeStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why the work for an event failed for good: what the service's failure audit event says.
+
+    ``error`` is what the handler raised; ``unexpected`` says it was neither a temporary nor a
+    permanent error (the record is dead-lettered as ``handler-error`` as well).
+    """
+
+    reason: str
+    error: BaseException
+    unexpected: bool = False
+
+    @classmethod
+    def of(cls, error: BaseException, *, attempts: int = 1) -> Failure:
+        if isinstance(error, SnowflakeGatewayError):
+            return cls(f"Snowflake refused: {error}", error)
+        if isinstance(error, PermanentError):
+            return cls(error.reason, error)
+        text = str(error)
+        described = f"{type(error).__name__}: {text}" if text else type(error).__name__
+        noun = "attempt" if attempts == 1 else "attempts"
+        return cls(f"unexpected error after {attempts} {noun}: {described}", error, unexpected=True)
 
 
 Work = Callable[[Envelope[EventData], EventContext], Awaitable[Sequence[Outcome]]]
+#: Turns a failure into the service's failure audit event (made a failed outcome by the processor).
+FailureAudit = Callable[[Envelope[EventData], Failure, EventContext], Outcome]
 
 #: A partition of a topic: ``(topic, partition)``.
 TopicPartition = tuple[str, int]
@@ -147,6 +203,7 @@ class EventProcessor:
         metrics: ServiceMetrics,
         retry: RetrySettings,
         work: Work,
+        failed: FailureAudit,
         accepts: frozenset[str],
     ) -> None:
         self._service = service
@@ -154,6 +211,7 @@ class EventProcessor:
         self._metrics = metrics
         self._retry = retry
         self._work = work
+        self._failed = failed
         self._accepts = accepts
         self._source = f"/meshplane/{service.name}"
 
@@ -178,7 +236,7 @@ class EventProcessor:
             try:
                 outputs = await self._take(record)
             except Exception:
-                # The retry budget is spent (or the work broke): hand the record back to Kafka.
+                # A temporary failure outlived the retry budget: hand the record back to Kafka.
                 log.exception(
                     "gave up on %s/%d/%d for now; it will be delivered again",
                     record.topic,
@@ -227,11 +285,23 @@ class EventProcessor:
                 self._metrics.events_in.labels(type=type_label, outcome=OUTCOME_REJECTED).inc()
                 return self._rejected(record, input_ref, rejection)
             context = EventContext(service=self._service, input=input_ref, trace_id=current_trace_id())
-            outcomes = await self._work_with_retries(envelope, context)
-            outputs = [self._audit_record(envelope, outcome) for outcome in outcomes]
+            outputs: list[KafkaRecord] = []
+            try:
+                outcomes = await self._work_with_retries(envelope, context)
+            except TemporaryError:
+                raise
+            except Exception as error:
+                failure = Failure.of(error, attempts=self._retry.unexpected_attempts)
+                span.record_exception(error)
+                if failure.unexpected:
+                    log.exception("the handler of %s kept failing; dead-lettering it", envelope.id)
+                    outputs.append(self._dead_letter(record, HANDLER_ERROR, failure.reason))
+                outcome = self._failed(envelope, failure, context)
+                outcomes = [Outcome.failed(outcome.action, outcome.data)]
+            outputs.extend(self._audit_record(envelope, outcome) for outcome in outcomes)
             for outcome in outcomes:
                 self._metrics.audit_out.labels(type=outcome.data.EVENT_TYPE).inc()
-            failed = any(outcome.action.endswith("failed") for outcome in outcomes)
+            failed = any(outcome.status is OutcomeStatus.FAILED for outcome in outcomes)
             self._metrics.events_in.labels(
                 type=type_label, outcome=OUTCOME_FAILED if failed else OUTCOME_DONE
             ).inc()
@@ -241,22 +311,35 @@ class EventProcessor:
     async def _work_with_retries(
         self, envelope: Envelope[EventData], context: EventContext
     ) -> Sequence[Outcome]:
+        """The work's outcomes; raises what it raised once retrying is over (see the module doc)."""
+        retry = self._retry
+        # Up to `initial_seconds` of jitter, so replicas that failed together do not retry together.
+        backoff = wait_exponential_jitter(
+            multiplier=retry.initial_seconds, max=retry.max_seconds, jitter=retry.initial_seconds
+        )
+
+        def wait(state: RetryCallState) -> float:
+            error = _error_of(state)
+            asked = error.delay if isinstance(error, TemporaryError) and error.delay is not None else 0.0
+            return max(asked, backoff(state))
+
+        def give_up(state: RetryCallState) -> bool:
+            if isinstance(_error_of(state), TemporaryError):
+                return (state.seconds_since_start or 0.0) >= retry.budget_seconds
+            return state.attempt_number >= retry.unexpected_attempts
+
         def before_sleep(state: RetryCallState) -> None:
             self._metrics.retries.inc()
-            error = state.outcome.exception() if state.outcome is not None else None
+            error = _error_of(state)
+            kind = "temporary" if isinstance(error, TemporaryError) else "unexpected"
             log.warning(
-                "transient failure on %s (attempt %d), retrying: %s", envelope.id, state.attempt_number, error
+                "%s failure on %s (attempt %d), retrying: %r", kind, envelope.id, state.attempt_number, error
             )
 
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception_type(TransientSnowflakeError),
-            # Up to `initial_seconds` of jitter, so replicas that failed together do not retry together.
-            wait=wait_exponential_jitter(
-                multiplier=self._retry.initial_seconds,
-                max=self._retry.max_seconds,
-                jitter=self._retry.initial_seconds,
-            ),
-            stop=stop_after_delay(self._retry.budget_seconds),
+            retry=retry_if_not_exception_type(PermanentError),
+            wait=wait,
+            stop=give_up,
             before_sleep=before_sleep,
             reraise=True,
         ):
@@ -275,25 +358,29 @@ class EventProcessor:
             extra_headers=inject_headers(),
         )
 
-    def _rejected(
-        self, record: KafkaRecord, input_ref: InputRef, rejection: EventRejectedError
-    ) -> list[KafkaRecord]:
-        """The dead letter and the ``event.rejected`` audit event of input that cannot be taken."""
-        self._metrics.dead_letters.labels(reason=rejection.code).inc()
-        dead_letter = KafkaRecord(
+    def _dead_letter(self, record: KafkaRecord, reason: str, detail: str) -> KafkaRecord:
+        """``record`` as it arrived, on the dead-letter topic, with why and where it came from."""
+        self._metrics.dead_letters.labels(reason=reason).inc()
+        return KafkaRecord(
             topic=DEADLETTER_TOPIC,
             key=record.key,
             value=record.value,
             headers=(
                 *record.headers,
-                ("mesh_deadletter_reason", rejection.code.encode()),
-                ("mesh_deadletter_detail", rejection.reason.encode("utf-8", errors="replace")),
+                ("mesh_deadletter_reason", reason.encode()),
+                ("mesh_deadletter_detail", detail.encode("utf-8", errors="replace")),
                 ("mesh_deadletter_service", self._service.name.encode()),
                 ("mesh_original_topic", record.topic.encode()),
                 ("mesh_original_partition", str(record.partition).encode()),
                 ("mesh_original_offset", str(record.offset).encode()),
             ),
         )
+
+    def _rejected(
+        self, record: KafkaRecord, input_ref: InputRef, rejection: EventRejectedError
+    ) -> list[KafkaRecord]:
+        """The dead letter and the ``event.rejected`` audit event of input that cannot be taken."""
+        dead_letter = self._dead_letter(record, rejection.code, rejection.reason)
         # An input without a readable id is named by where it sits in the log: stable on replay.
         input_id = rejection.event_id or f"{record.topic}/{record.partition}/{record.offset}"
         audit = AuditEventRejected(
@@ -317,6 +404,10 @@ class EventProcessor:
         )
         self._metrics.audit_out.labels(type=AuditEventRejected.EVENT_TYPE).inc()
         return [dead_letter, audit_record]
+
+
+def _error_of(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome is not None else None
 
 
 def _type_label(record: KafkaRecord) -> str:

@@ -2,10 +2,12 @@
 
 The gateway never lets a connector exception out. It turns each into one of two kinds:
 
-* :class:`TransientSnowflakeError` — the work may succeed if tried again later: the network, an
+* :class:`TransientSnowflakeError` (a :class:`~meshplane.common.errors.TemporaryError`) — the
+  work may succeed if tried again later: the network, an
   HTTP 429 or 5xx, a lock held by someone else, a statement that timed out, a session that
   expired. The handler retries with backoff while the partition waits.
-* :class:`PermanentSnowflakeError` — trying again will fail the same way: missing privileges, an
+* :class:`PermanentSnowflakeError` (a :class:`~meshplane.common.errors.PermanentError`) — trying
+  again will fail the same way: missing privileges, an
   object that does not exist, a syntax error, a missing warehouse, bad credentials. The handler
   emits ``audit.…failed``, commits the offset and moves on.
 
@@ -41,6 +43,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
+
+from meshplane.common.errors import PermanentError, TemporaryError
+from meshplane.common.snowflake.statements import Plan, Statement
 
 __all__ = [
     "ERROR_CODES",
@@ -144,10 +149,13 @@ class SnowflakeGatewayError(Exception):
     :class:`PermanentSnowflakeError`.
 
     ``statement_index`` is the position in the plan of the statement that failed, when the
-    gateway could tell; ``reconnect`` says the session is gone and a new login is needed.
+    gateway could tell; ``reconnect`` says the session is gone and a new login is needed;
+    ``plan`` is the plan that failed (set by the gateway), so that an audit event can list the
+    statements that ran before the failure (:attr:`ran_before`).
     """
 
     transient: bool = False
+    plan: Plan | None = None
 
     def __init__(
         self,
@@ -168,6 +176,13 @@ class SnowflakeGatewayError(Exception):
         self.reconnect = reconnect
         self.statement_index = statement_index
         super().__init__(message)
+
+    @property
+    def ran_before(self) -> tuple[Statement, ...]:
+        """The statements of :attr:`plan` that ran before the one that failed (none when unknown)."""
+        if self.plan is None or self.statement_index is None:
+            return ()
+        return self.plan.statements[: self.statement_index]
 
     @property
     def http_status(self) -> int | None:
@@ -194,13 +209,13 @@ class SnowflakeGatewayError(Exception):
         return f"{head}{self.message}{tail}"
 
 
-class TransientSnowflakeError(SnowflakeGatewayError):
+class TransientSnowflakeError(SnowflakeGatewayError, TemporaryError):
     """May succeed later: retry with backoff (the gateway has already logged in again if needed)."""
 
     transient = True
 
 
-class PermanentSnowflakeError(SnowflakeGatewayError):
+class PermanentSnowflakeError(SnowflakeGatewayError, PermanentError):
     """Will fail the same way again: report it (``audit.…failed``) and move on."""
 
     transient = False

@@ -53,13 +53,13 @@ from typing import Any, Final, Protocol, TypeVar
 import snowflake.connector
 from snowflake.connector import errors as connector_errors
 
-from meshplane.common.settings import SnowflakeSettings
 from meshplane.common.snowflake.errors import (
     PermanentSnowflakeError,
     SnowflakeGatewayError,
     classify_fields,
 )
 from meshplane.common.snowflake.results import PlanResult, Row, StatementResult
+from meshplane.common.snowflake.settings import SnowflakeSettings
 from meshplane.common.snowflake.statements import (
     Plan,
     RenderedRequest,
@@ -208,16 +208,20 @@ class SnowflakeGateway:
 
         Raises :class:`TransientSnowflakeError` or :class:`PermanentSnowflakeError`; a failing
         statement stops the plan, and the error's ``statement_index`` names it when Snowflake's
-        answer says which one it was.
+        answer says which one it was; the error carries the plan (``error.plan``).
         """
         _check_plan(plan)
         tag_statement = set_query_tag(query_tag)  # validates the tag before anything is sent
         if not plan.statements:
             return PlanResult(plan, query_tag, (), round_trips=0)
         with self._lock:
-            return self._with_session(
-                lambda connection: self._run_plan(connection, plan, tag_statement, query_tag)
-            )
+            try:
+                return self._with_session(
+                    lambda connection: self._run_plan(connection, plan, tag_statement, query_tag)
+                )
+            except SnowflakeGatewayError as error:
+                error.plan = plan
+                raise
 
     def query_blocking(self, statement: Statement, query_tag: str | None = None) -> tuple[Row, ...]:
         """Run one read (SHOW, SELECT) as a single-statement request and return its rows.

@@ -1,13 +1,21 @@
-"""Where everything of a domain and of a product lives in Snowflake: pure naming, no SQL.
+"""The mesh's names: where everything of a domain and of a product lives in Snowflake. No SQL.
+
+Every service names Snowflake objects through this module: the provisioner creates them, sharing
+grants a product's reader role to a consumer domain's role, quality checks a port's view, cost
+reads a domain's warehouse. Pure naming, no I/O.
 
 Every name here is canonical (upper case, the mesh's naming rule, see
 :mod:`meshplane.common.snowflake.identifiers`) and checked when the layout is built, so a layout
 that exists can be quoted into SQL. Planners, observation, ``meshctl`` and tests all name objects
 through this module, so they cannot disagree.
 
+The domain-ready marker is here too: the provisioner's domain plan writes it into the database's
+COMMENT as its last statement, so a domain whose comment carries it is complete
+(:func:`domain_comment`, :func:`is_domain_ready_comment`).
+
 A domain ``sales`` gets:
 
-* database ``SALES`` (its COMMENT carries the domain-ready marker, see ``plan``), with a
+* database ``SALES`` (its COMMENT carries the domain-ready marker), with a
   ``GOVERNANCE`` schema for the domain's tags and masking policies;
 * warehouse ``SALES_WH``;
 * roles ``SALES_ADMIN`` (owns the domain's objects), ``SALES_ENGINEER`` (under the admin; reads
@@ -48,13 +56,16 @@ from meshplane.common.snowflake.identifiers import (
 )
 
 __all__ = [
+    "DOMAIN_READY_MARKER",
     "GOVERNANCE_SCHEMA",
     "MASKED_TYPE_FAMILIES",
     "PORT_TABLE_SUFFIX",
     "DomainLayout",
     "PortLayout",
     "ProductLayout",
+    "domain_comment",
     "domain_layout",
+    "is_domain_ready_comment",
     "port_layout",
     "product_layout",
 ]
@@ -76,6 +87,20 @@ MASKED_TYPE_FAMILIES: Final[dict[TypeFamily, str]] = {
 }
 
 _HASH_CHARS: Final = 8
+
+#: The domain plan's last statement writes this into the database's COMMENT; a domain plan cut
+#: short never wrote it, so it is run whole again.
+DOMAIN_READY_MARKER: Final = "[meshplane:domain-ready:v1]"
+
+
+def domain_comment(domain: str) -> str:
+    """The domain database's COMMENT once the domain plan has run to its end (the ready marker)."""
+    return f"Data mesh domain {domain}, provisioned by Meshplane. {DOMAIN_READY_MARKER}"
+
+
+def is_domain_ready_comment(comment: str | None) -> bool:
+    """Whether a database COMMENT (as SHOW DATABASES reports it) says the domain is complete."""
+    return comment is not None and DOMAIN_READY_MARKER in comment
 
 
 def _derived(base: str, suffix: str) -> str:

@@ -1,0 +1,113 @@
+"""The composition root every service shares: the only place where a service's parts are wired.
+
+:func:`create_app` builds the FastStream app around a :class:`~meshplane.common.kit.spec.ServiceSpec`:
+one batch subscriber per subscription (in the service's consumer group), each feeding an
+:class:`~meshplane.common.messaging.EventProcessor` whose work is the subscription's handler
+registry; the idempotent producer for audit events and dead letters; the health server with its
+Kafka and Snowflake readiness checks; and the lifespan that starts and stops them. The gateway is
+passed in, so tests and benchmarks inject a fake and production passes the real one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+
+from faststream import FastStream
+from faststream.kafka import KafkaBroker
+
+from meshplane.common.events import ServiceRef, domain_topic_pattern
+from meshplane.common.kit.config import ServiceConfig
+from meshplane.common.messaging import EventProcessor, RecordProducer, RecordSink, create_broker, subscribe
+from meshplane.common.snowflake.instrumented import InstrumentedGateway
+from meshplane.common.snowflake.ports import SnowflakePort
+from meshplane.common.snowflake.statements import Statement
+from meshplane.common.telemetry import HealthServer, ServiceMetrics
+
+if TYPE_CHECKING:
+    from meshplane.common.kit.spec import ServiceSpec
+
+__all__ = ["ServiceApp", "create_app"]
+
+_D = TypeVar("_D")
+
+#: A metadata-only read: proves the session works without waking a warehouse.
+SNOWFLAKE_PING: Final = Statement("SHOW PARAMETERS LIKE 'QUERY_TAG' IN SESSION")
+
+
+@dataclass
+class ServiceApp(Generic[_D]):
+    """The running parts, so that tests can start and stop a service in-process."""
+
+    app: FastStream
+    broker: KafkaBroker
+    metrics: ServiceMetrics
+    health: HealthServer
+    #: The service layer the handlers share (what the spec's ``dependencies`` built).
+    dependencies: _D
+
+    async def start(self) -> None:
+        await self.app.start()
+
+    async def stop(self) -> None:
+        await self.app.stop()
+
+
+def create_app(
+    spec: ServiceSpec[Any, _D],
+    config: ServiceConfig[Any],
+    gateway: SnowflakePort,
+    *,
+    sink: RecordSink | None = None,
+    metrics: ServiceMetrics | None = None,
+) -> ServiceApp[_D]:
+    client_id = f"meshplane-{spec.name}"
+    service = ServiceRef(name=spec.name, version=spec.version)
+    metrics = metrics or ServiceMetrics(spec.name)
+    instrumented = InstrumentedGateway(gateway, metrics)
+    producer = RecordProducer(config.kafka, client_id=client_id)
+    dependencies = spec.dependencies(config, instrumented)
+    broker = create_broker(config.kafka, client_id=client_id)
+    for subscription in spec.subscriptions:
+        processor = EventProcessor(
+            service=service,
+            sink=sink or producer,
+            metrics=metrics,
+            retry=config.retry,
+            work=subscription.handlers.work(dependencies),
+            failed=spec.on_failure,
+            accepts=subscription.handlers.types,
+        )
+        subscribe(
+            broker,
+            processor,
+            pattern=domain_topic_pattern(subscription.kind, config.service.domains),
+            group_id=config.group_id(spec.name),
+            kafka=config.kafka,
+            title=subscription.title,
+            description=subscription.description,
+        )
+
+    async def snowflake_ready() -> bool:
+        await gateway.query(SNOWFLAKE_PING)
+        return True
+
+    health = HealthServer(
+        host=config.http.host,
+        port=config.http.port,
+        registry=metrics.registry,
+        checks={"kafka": producer.ready, "snowflake": snowflake_ready},
+    )
+
+    async def on_startup() -> None:
+        if sink is None:
+            await producer.start()
+        await health.start()
+
+    async def after_shutdown() -> None:
+        await health.stop()
+        await producer.stop()
+        await gateway.aclose()
+
+    app = FastStream(broker, on_startup=[on_startup], after_shutdown=[after_shutdown])
+    return ServiceApp(app=app, broker=broker, metrics=metrics, health=health, dependencies=dependencies)

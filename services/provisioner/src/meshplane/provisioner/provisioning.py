@@ -1,0 +1,82 @@
+"""The provisioner's service layer: observe → plan → execute for one product, remembering ready domains.
+
+Round trips: a product in a domain the provisioner has seen fully set up costs one request (its
+plan); a new domain costs two (SHOW, then the plan); an update of an existing product reads the
+product's columns too. When a remembered domain turns out to be gone (someone dropped it by hand)
+the plan fails; the domain is forgotten and the event is planned once more from what SHOW says.
+A failure of that second plan is the handler's to report.
+
+Handlers call :meth:`Provisioning.apply` with a planner (a pure function of what was observed)
+and get back what was observed, what ran, and the round trips it took.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from meshplane.common.snowflake.errors import PermanentSnowflakeError
+from meshplane.common.snowflake.ports import SnowflakePort
+from meshplane.common.snowflake.results import PlanResult
+from meshplane.common.snowflake.statements import Plan
+from meshplane.provisioner.observe import ASSUME_DOMAIN_READY, Observed, observe
+
+__all__ = ["Applied", "Provisioning"]
+
+log = logging.getLogger(__name__)
+
+#: A planner, bound to its event: what to run, given what exists.
+Planner = Callable[[Observed], Plan]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What :meth:`Provisioning.apply` saw and did."""
+
+    observed: Observed
+    result: PlanResult
+    round_trips: int
+
+
+class Provisioning:
+    """The provisioner's dependencies: the gateway, its service role, and the ready domains it remembers."""
+
+    def __init__(self, gateway: SnowflakePort, *, service_role: str) -> None:
+        self.gateway = gateway
+        self.service_role = service_role
+        self._ready_domains: set[str] = set()
+
+    async def apply(
+        self,
+        domain: str,
+        product: str,
+        major: int,
+        planner: Planner,
+        query_tag: str,
+        *,
+        observe_first: bool = False,
+        readies_domain: bool = True,
+    ) -> Applied:
+        """Plan with ``planner`` from what exists (or from memory), run the plan, remember the domain.
+
+        ``observe_first``: observe even when the domain is remembered (an update needs the
+        product's columns; a retirement needs to know which grants exist). ``readies_domain``: the
+        planner sets the domain up when it is not ready, so after its plan the domain is ready.
+        """
+        remembered = domain in self._ready_domains and not observe_first
+        round_trips = 0
+        if remembered:
+            try:
+                result = await self.gateway.execute(planner(ASSUME_DOMAIN_READY), query_tag)
+                return Applied(ASSUME_DOMAIN_READY, result, result.round_trips)
+            except PermanentSnowflakeError as error:
+                # Remembered as ready, but Snowflake disagrees (dropped by hand?): plan again from SHOW.
+                log.warning("domain %s is not as remembered (%s); observing it again", domain, error)
+                self._ready_domains.discard(domain)
+                round_trips += 1
+        observed, observing = await observe(self.gateway, domain, product, major, query_tag=query_tag)
+        result = await self.gateway.execute(planner(observed), query_tag)
+        if readies_domain or observed.domain_ready:
+            self._ready_domains.add(domain)
+        return Applied(observed, result, round_trips + observing + result.round_trips)
