@@ -37,6 +37,8 @@ from meshplane.common.events import (
 )
 from meshplane.meshctl.cli import app
 from meshplane.meshctl.kafka import read_topic
+from meshplane.provisioner.service import SERVICE as PROVISIONER
+from tests.asyncapi_check import validate
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 PUBLISHED = re.compile(r"^published: topic=(\S+) partition=(\d+) offset=(\d+) ce_id=(\S+)$")
@@ -114,6 +116,8 @@ def test_publish_writes_a_decodable_event_to_the_domains_topic(
     assert isinstance(envelope.data, ProductCreated)
     assert envelope.data.mesh.product_id == f"{domain}.orders"
     assert envelope.data.mesh.version == "1.0.0"
+    # The record as the broker holds it is what the provisioner's AsyncAPI document says it takes.
+    validate(PROVISIONER.asyncapi(), record)
 
 
 def test_publish_as_updated(kafka_bootstrap_servers: str, tmp_path: Path) -> None:
