@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
+from meshplane.common.snowflake.errors import SnowflakeGatewayError
 from meshplane.common.snowflake.results import PlanResult, Row, StatementResult
 from meshplane.common.snowflake.statements import Plan, Statement
 
@@ -25,14 +26,17 @@ class RecordingGateway:
         self.rows_for = rows_for
         self.plans: list[tuple[Plan, str]] = []
         self.queries: list[Statement] = []
-        #: Errors raised by the next calls to execute(), first one first.
-        self.failures: list[Exception] = []
+        #: What the next calls to execute() do, first one first: raise the error, or (None) succeed.
+        self.failures: list[Exception | None] = []
         self._ids = itertools.count(1)
         self.closed = False
 
     async def execute(self, plan: Plan, query_tag: str) -> PlanResult:
-        if self.failures:
-            raise self.failures.pop(0)
+        failure = self.failures.pop(0) if self.failures else None
+        if failure is not None:
+            if isinstance(failure, SnowflakeGatewayError):
+                failure.plan = plan  # as the real gateway does
+            raise failure
         self.plans.append((plan, query_tag))
         results = tuple(
             StatementResult(

@@ -408,6 +408,25 @@ async def test_a_permanent_error_is_audited_as_failed_once_without_retries(sink:
     assert failed.reason == "column orders.amount was removed"
 
 
+async def test_a_failure_mid_plan_audits_the_statements_that_ran_before_it(
+    service: ProvisionerApp, gateway: RecordingGateway, sink: RecordingSink
+) -> None:
+    refused = PermanentSnowflakeError(
+        "Insufficient privileges", errno=3001, sqlstate="42501", statement_index=3
+    )
+    gateway.failures.extend([None, refused])  # the observation passes, the plan fails at its 4th statement
+    await deliver(service, created(contract()))
+
+    (audit,) = sink.on(AUDIT_TOPIC)
+    failed = decode(audit).data
+    assert isinstance(failed, AuditProductProvisioningFailed)
+    assert refused.plan is not None
+    assert [s.sql for s in failed.statements] == [s.compile() for s in refused.plan.statements[:3]]
+    assert failed.failure is not None
+    assert failed.failure.statement_index == 3
+    assert failed.reason == "Snowflake refused: 003001 (42501): Insufficient privileges [statement 3]"
+
+
 async def test_a_failed_outcome_is_counted_as_failed_by_its_status(
     service: ProvisionerApp, gateway: RecordingGateway
 ) -> None:

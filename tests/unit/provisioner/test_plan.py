@@ -15,8 +15,19 @@ from meshplane.common.events.contract import ContractError, read_contract
 from meshplane.common.events.names import is_mesh_name
 from meshplane.common.layout import DOMAIN_READY_MARKER, domain_layout, product_layout
 from meshplane.common.snowflake.identifiers import UnsafeIdentifierError
+from meshplane.common.snowflake.intents import (
+    AllIn,
+    DropRole,
+    FutureIn,
+    Grant,
+    GrantRole,
+    Object,
+    Ownership,
+    Revoke,
+    Role,
+    TagValues,
+)
 from meshplane.common.snowflake.statements import Plan, Statement
-from meshplane.provisioner import plan as planner
 from meshplane.provisioner.observe import (
     ASSUME_DOMAIN_READY,
     NOTHING_EXISTS,
@@ -70,13 +81,24 @@ def test_new_domain_sets_up_the_domain_then_the_product_and_marks_it_ready_last(
     assert "INITIALLY_SUSPENDED = TRUE" in warehouse.sql
     assert warehouse.params["size"] == "XSMALL"
     assert warehouse.params["auto_suspend"] == 60
-    for role in ("SALES_ADMIN", "SALES_ENGINEER", "SALES_CONSUMER", "SALES__ORDERS_V1_READER"):
-        assert any(s.startswith(f'CREATE ROLE IF NOT EXISTS "{role}"') for s in text)
+    roles = {i.name for i in plan.intents if isinstance(i, Role)}
+    assert roles == {"SALES_ADMIN", "SALES_ENGINEER", "SALES_CONSUMER", "SALES__ORDERS_V1_READER"}
     # The role tree: consumer under engineer under admin under the service role.
-    assert 'GRANT ROLE "SALES_CONSUMER" TO ROLE "SALES_ENGINEER"' in text
-    assert 'GRANT ROLE "SALES_ENGINEER" TO ROLE "SALES_ADMIN"' in text
-    assert f'GRANT ROLE "SALES_ADMIN" TO ROLE "{SERVICE}"' in text
-    assert 'GRANT OWNERSHIP ON DATABASE "SALES" TO ROLE "SALES_ADMIN" COPY CURRENT GRANTS' in text
+    tree = [i for i in plan.intents if isinstance(i, GrantRole)]
+    assert tree == [
+        GrantRole("SALES_CONSUMER", "SALES_ENGINEER"),
+        GrantRole("SALES_ENGINEER", "SALES_ADMIN"),
+        GrantRole("SALES_ADMIN", SERVICE),
+    ]
+    # Every object of the domain and the product ends up owned by the domain's admin role.
+    owned = {(i.on.kind, i.on.name) for i in plan.intents if isinstance(i, Ownership)}
+    assert all(i.role == "SALES_ADMIN" for i in plan.intents if isinstance(i, Ownership))
+    assert {
+        ("DATABASE", ("SALES",)),
+        ("WAREHOUSE", ("SALES_WH",)),
+        ("SCHEMA", ("SALES", "ORDERS_V1")),
+    } <= owned
+    assert len([kind for kind, _ in owned if kind == "MASKING POLICY"]) == 8
     # The domain's last statement is the ready marker; the product follows it.
     marker = find(plan, r'^ALTER DATABASE "SALES" SET COMMENT')
     assert len(marker) == 1
@@ -103,13 +125,15 @@ def test_existing_domain_plans_only_the_product_completely() -> None:
         '"LINE_NUMBER", "CUSTOMER_EMAIL", "CUSTOMER_NAME", "AMOUNT_EUR", "ORDERED_AT" '
         'FROM "SALES"."ORDERS_V1"."ORDER_LINES_DATA"'
     ) in text
-    reader = '"SALES__ORDERS_V1_READER"'
-    assert f'GRANT USAGE ON DATABASE "SALES" TO ROLE {reader}' in text
-    assert f'GRANT USAGE ON SCHEMA "SALES"."ORDERS_V1" TO ROLE {reader}' in text
-    assert f'GRANT SELECT ON FUTURE VIEWS IN SCHEMA "SALES"."ORDERS_V1" TO ROLE {reader}' in text
-    assert f'GRANT SELECT ON ALL VIEWS IN SCHEMA "SALES"."ORDERS_V1" TO ROLE {reader}' in text
-    # Readers get the views only, never the tables.
-    assert not [s for s in text if "TABLES" in s and reader in s]
+    reader = "SALES__ORDERS_V1_READER"
+    schema = ("SALES", "ORDERS_V1")
+    # What the reader role holds, exactly: usage on the way in, SELECT on the views and only them.
+    assert {i for i in plan.intents if isinstance(i, Grant) and i.to_role == reader} == {
+        Grant(("USAGE",), Object("DATABASE", ("SALES",)), reader),
+        Grant(("USAGE",), Object("SCHEMA", schema), reader),
+        Grant(("SELECT",), FutureIn("VIEWS", schema), reader),
+        Grant(("SELECT",), AllIn("VIEWS", schema), reader),
+    }
     tags = find(plan, r'^ALTER SCHEMA "SALES"."ORDERS_V1" SET TAG')[0]
     assert dict(tags.params) == {"domain": "sales", "product": "orders", "lifecycle": "active"}
 
@@ -238,29 +262,29 @@ def test_an_update_of_an_existing_schema_needs_observed_columns() -> None:
 # -- product.retired --------------------------------------------------------------------------------
 def test_retire_revokes_drops_the_reader_and_tags_the_schema_retired() -> None:
     plan = plan_product_retired("sales", "orders", 1, existing_columns(), service_role=SERVICE)
-    text = sqls(plan)
-    reader = '"SALES__ORDERS_V1_READER"'
-    assert text[:4] == [
-        f'REVOKE SELECT ON FUTURE VIEWS IN SCHEMA "SALES"."ORDERS_V1" FROM ROLE {reader}',
-        f'REVOKE SELECT ON ALL VIEWS IN SCHEMA "SALES"."ORDERS_V1" FROM ROLE {reader}',
-        f'REVOKE USAGE ON SCHEMA "SALES"."ORDERS_V1" FROM ROLE {reader}',
-        f'REVOKE USAGE ON DATABASE "SALES" FROM ROLE {reader}',
-    ]
-    assert text[4] == f"DROP ROLE IF EXISTS {reader}"
-    assert plan.statements[5].params == {"lifecycle": "retired"}
-    assert text[5].startswith('ALTER SCHEMA IF EXISTS "SALES"."ORDERS_V1" SET TAG')
+    reader, schema = "SALES__ORDERS_V1_READER", ("SALES", "ORDERS_V1")
+    assert plan.intents == (
+        Revoke(("SELECT",), FutureIn("VIEWS", schema), reader),
+        Revoke(("SELECT",), AllIn("VIEWS", schema), reader),
+        Revoke(("USAGE",), Object("SCHEMA", schema), reader),
+        Revoke(("USAGE",), Object("DATABASE", ("SALES",)), reader),
+        DropRole(reader),
+        TagValues(
+            Object("SCHEMA", schema), ((("SALES", "GOVERNANCE", "LIFECYCLE"), "retired"),), if_exists=True
+        ),
+    )
     assert not find(plan, r"^DROP (SCHEMA|TABLE|VIEW|DATABASE)")  # data is never dropped
 
 
 def test_retire_again_with_the_role_gone_plans_nothing_that_can_fail() -> None:
     observed = dataclasses.replace(existing_columns(), reader_role_exists=False)
     plan = plan_product_retired("sales", "orders", 1, observed, service_role=SERVICE)
-    assert not find(plan, "REVOKE")
-    assert sqls(plan)[0] == 'DROP ROLE IF EXISTS "SALES__ORDERS_V1_READER"'
+    assert not [i for i in plan.intents if isinstance(i, Revoke)]
+    assert plan.intents[0] == DropRole("SALES__ORDERS_V1_READER")
     unobserved = plan_product_retired("sales", "orders", 1, ASSUME_DOMAIN_READY, service_role=SERVICE)
-    assert not find(unobserved, "REVOKE")
+    assert not [i for i in unobserved.intents if isinstance(i, Revoke)]
     nothing = plan_product_retired("sales", "orders", 1, NOTHING_EXISTS, service_role=SERVICE)
-    assert sqls(nothing) == ['DROP ROLE IF EXISTS "SALES__ORDERS_V1_READER"']
+    assert nothing.intents == (DropRole("SALES__ORDERS_V1_READER"),)
 
 
 # -- hostile names ----------------------------------------------------------------------------------
@@ -296,9 +320,9 @@ def test_hostile_names_in_a_contract_are_refused(name: str, where: str) -> None:
 @pytest.fixture
 def no_statements(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_args: object, **_kwargs: object) -> None:
-        pytest.fail("a Statement was built for a hostile name")
+        pytest.fail("a plan was compiled for a hostile name")
 
-    monkeypatch.setattr(planner, "_s", refuse)
+    monkeypatch.setattr(Plan, "of_intents", classmethod(refuse))
 
 
 @pytest.mark.parametrize("name", HOSTILE)

@@ -37,12 +37,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from meshplane.common.errors import PermanentError
-from meshplane.common.events.contract import (
-    CLASSIFICATIONS,
-    Column,
-    MeshContract,
-    OutputPort,
-)
+from meshplane.common.events.contract import CLASSIFICATIONS, MeshContract, OutputPort
+from meshplane.common.events.contract import Column as ContractColumn
 from meshplane.common.layout import (
     MASKED_TYPE_FAMILIES,
     PORT_TABLE_SUFFIX,
@@ -51,8 +47,32 @@ from meshplane.common.layout import (
     domain_comment,
     product_layout,
 )
-from meshplane.common.snowflake.identifiers import qualified_name, quote_identifier
-from meshplane.common.snowflake.statements import ParamValue, Plan, Statement
+from meshplane.common.snowflake.identifiers import quote_identifier
+from meshplane.common.snowflake.intents import (
+    AddColumn,
+    AllIn,
+    Column,
+    Comment,
+    Database,
+    DropRole,
+    FutureIn,
+    Grant,
+    GrantRole,
+    Intent,
+    MaskingPolicy,
+    Object,
+    Ownership,
+    Revoke,
+    Role,
+    Schema,
+    SecureView,
+    Table,
+    Tag,
+    TagMaskingPolicies,
+    TagValues,
+    Warehouse,
+)
+from meshplane.common.snowflake.statements import ParamValue, Plan
 from meshplane.provisioner.observe import Observed
 
 __all__ = [
@@ -70,7 +90,7 @@ AUTO_SUSPEND_SECONDS: Final = 60
 MASKED_STRING: Final = "***MASKED***"
 LIFECYCLE_VALUES: Final = ("active", "retired")
 #: Table privileges the domain's engineer role holds on its products' tables.
-_ENGINEER_TABLE_PRIVILEGES: Final = "SELECT, INSERT, UPDATE, DELETE, TRUNCATE"
+_ENGINEER_TABLE_PRIVILEGES: Final = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")
 
 # The closed list of column types the contract reader produces; anything else never reaches SQL.
 _SQL_TYPE_RE: Final = re.compile(
@@ -88,30 +108,26 @@ class BreakingChange(PermanentError):  # noqa: N818 - the name the handler and m
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _s(sql: str, params: Mapping[str, ParamValue] | None = None) -> Statement:
-    return Statement(sql, dict(params or {}))
-
-
-def _q(name: str) -> str:
-    return quote_identifier(name)
-
-
-def _qn(*parts: str) -> str:
-    return qualified_name(*parts)
-
-
-def _column_type(column: Column) -> str:
+def _column_type(column: ContractColumn) -> str:
     if _SQL_TYPE_RE.match(column.sql_type) is None:
         raise ValueError(f"column {column.name} has a type outside the mesh's list: {column.sql_type[:40]!a}")
     return column.sql_type
 
 
-def _give_to_admin(kind: str, name: str, d: DomainLayout) -> Statement:
-    return _s(f"GRANT OWNERSHIP ON {kind} {name} TO ROLE {_q(d.admin_role)} COPY CURRENT GRANTS")
+def _database(d: DomainLayout) -> Object:
+    return Object("DATABASE", (d.database,))
+
+
+def _schema(name: tuple[str, str]) -> Object:
+    return Object("SCHEMA", name)
+
+
+def _to_admin(on: Object, d: DomainLayout) -> Ownership:
+    return Ownership(on, d.admin_role)
 
 
 # -- the domain ----------------------------------------------------------------------------------
-def _masking_body(d: DomainLayout, family: str) -> tuple[str, dict[str, ParamValue]]:
+def _masking_body(d: DomainLayout, family: str) -> tuple[str, tuple[tuple[str, ParamValue], ...]]:
     params: dict[str, ParamValue] = {
         "engineer": d.engineer_role,
         "tag": d.dotted(d.classification_tag),
@@ -127,186 +143,132 @@ def _masking_body(d: DomainLayout, family: str) -> tuple[str, dict[str, ParamVal
         "WHEN SYSTEM$GET_TAG_ON_CURRENT_COLUMN(%(tag)s) IN (%(pii)s, %(restricted)s) "
         f"THEN {masked} ELSE VAL END"
     )
-    return body, params
+    return body, tuple(params.items())
 
 
-def _domain_statements(d: DomainLayout, warehouse_size: str, service_role: str) -> list[Statement]:
-    db = _q(d.database)
-    wh = _q(d.warehouse)
-    admin, engineer, consumer = _q(d.admin_role), _q(d.engineer_role), _q(d.consumer_role)
-    governance = _qn(d.database, d.governance_schema)
-    out: list[Statement] = []
-    # The role tree: consumer under engineer under admin under the mesh's service role.
-    for role, what in (
-        (admin, "owns the domain's objects"),
-        (engineer, "builds the domain's products; reads them unmasked"),
-        (consumer, "reads other domains' products shared to this domain"),
-    ):
-        out.append(
-            _s(
-                f"CREATE ROLE IF NOT EXISTS {role} COMMENT = %(comment)s",
-                {"comment": f"Domain {d.domain}: {what}. Managed by Meshplane."},
-            )
-        )
-    out.append(_s(f"GRANT ROLE {consumer} TO ROLE {engineer}"))
-    out.append(_s(f"GRANT ROLE {engineer} TO ROLE {admin}"))
-    out.append(_s(f"GRANT ROLE {admin} TO ROLE {_q(service_role)}"))
-    # The database (no comment yet: the ready marker is written last).
-    out.append(_s(f"CREATE DATABASE IF NOT EXISTS {db}"))
-    out.append(_give_to_admin("DATABASE", db, d))
-    out.append(_s(f"GRANT USAGE ON DATABASE {db} TO ROLE {engineer}"))
-    out.append(_s(f"CREATE SCHEMA IF NOT EXISTS {governance} WITH MANAGED ACCESS"))
-    out.append(_give_to_admin("SCHEMA", governance, d))
-    out.append(
-        _s(
-            f"COMMENT ON SCHEMA {governance} IS %(comment)s",
-            {"comment": f"Tags and masking policies of domain {d.domain}. Managed by Meshplane."},
-        )
-    )
-    # The warehouse: created suspended, so provisioning never starts it.
-    out.append(
-        _s(
-            f"CREATE WAREHOUSE IF NOT EXISTS {wh} WAREHOUSE_SIZE = %(size)s "
-            "AUTO_SUSPEND = %(auto_suspend)s AUTO_RESUME = TRUE INITIALLY_SUSPENDED = TRUE "
-            "COMMENT = %(comment)s",
-            {
-                "size": warehouse_size,
-                "auto_suspend": AUTO_SUSPEND_SECONDS,
-                "comment": f"Warehouse of domain {d.domain}. Managed by Meshplane.",
-            },
-        )
-    )
-    out.append(_give_to_admin("WAREHOUSE", wh, d))
-    out.append(_s(f"GRANT USAGE ON WAREHOUSE {wh} TO ROLE {consumer}"))
-    # Tags.
-    tag_specs: list[tuple[tuple[str, str, str], tuple[str, ...] | None, str]] = [
+def _domain_intents(d: DomainLayout, warehouse_size: str, service_role: str) -> list[Intent]:
+    database = _database(d)
+    governance = (d.database, d.governance_schema)
+    warehouse = Object("WAREHOUSE", (d.warehouse,))
+    managed = "Managed by Meshplane."
+    out: list[Intent] = [
+        # The role tree: consumer under engineer under admin under the mesh's service role.
+        Role(d.admin_role, f"Domain {d.domain}: owns the domain's objects. {managed}"),
+        Role(
+            d.engineer_role,
+            f"Domain {d.domain}: builds the domain's products; reads them unmasked. {managed}",
+        ),
+        Role(
+            d.consumer_role,
+            f"Domain {d.domain}: reads other domains' products shared to this domain. {managed}",
+        ),
+        GrantRole(d.consumer_role, d.engineer_role),
+        GrantRole(d.engineer_role, d.admin_role),
+        GrantRole(d.admin_role, service_role),
+        # The database (no comment yet: the ready marker is written last).
+        Database(d.database),
+        _to_admin(database, d),
+        Grant(("USAGE",), database, d.engineer_role),
+        Schema(governance),
+        _to_admin(_schema(governance), d),
+        Comment(_schema(governance), f"Tags and masking policies of domain {d.domain}. {managed}"),
+        # The warehouse: created suspended, so provisioning never starts it.
+        Warehouse(
+            d.warehouse, warehouse_size, AUTO_SUSPEND_SECONDS, f"Warehouse of domain {d.domain}. {managed}"
+        ),
+        _to_admin(warehouse, d),
+        Grant(("USAGE",), warehouse, d.consumer_role),
+    ]
+    tags: list[tuple[tuple[str, str, str], tuple[str, ...] | None, str]] = [
         (d.domain_tag, None, "The data mesh domain that owns the object."),
         (d.product_tag, None, "The data product the object belongs to."),
         (d.classification_tag, CLASSIFICATIONS, "Classification of a column; pii and restricted mask."),
         (d.lifecycle_tag, LIFECYCLE_VALUES, "Lifecycle of a product version: active or retired."),
     ]
-    for tag, allowed, comment in tag_specs:
-        params: dict[str, ParamValue] = {"comment": comment}
-        allowed_sql = ""
-        if allowed is not None:
-            names = [f"v{i}" for i in range(len(allowed))]
-            allowed_sql = " ALLOWED_VALUES " + ", ".join(f"%({n})s" for n in names)
-            params.update(zip(names, allowed, strict=True))
-        out.append(_s(f"CREATE TAG IF NOT EXISTS {_qn(*tag)}{allowed_sql} COMMENT = %(comment)s", params))
-        out.append(_give_to_admin("TAG", _qn(*tag), d))
+    for tag, allowed, comment in tags:
+        out += [Tag(tag, comment, allowed), _to_admin(Object("TAG", tag), d)]
     # Masking policies, one per type family, all set on the classification tag.
     for family, policy in d.masking_policies:
-        signature = MASKED_TYPE_FAMILIES[family]
         body, params = _masking_body(d, family)
-        params["comment"] = f"Masks {family} columns classified pii or restricted outside domain {d.domain}."
-        out.append(
-            _s(
-                f"CREATE MASKING POLICY IF NOT EXISTS {_qn(*policy)} AS (VAL {signature}) "
-                f"RETURNS {signature} -> {body} COMMENT = %(comment)s",
-                params,
-            )
-        )
-        out.append(_give_to_admin("MASKING POLICY", _qn(*policy), d))
-    policies = ", ".join(f"MASKING POLICY {_qn(*p)}" for _, p in d.masking_policies)
-    out.append(_s(f"ALTER TAG {_qn(*d.classification_tag)} SET {policies} FORCE"))
-    out.append(_s(f"ALTER DATABASE {db} SET TAG {_qn(*d.domain_tag)} = %(domain)s", {"domain": d.domain}))
-    out.append(_s(f"ALTER WAREHOUSE {wh} SET TAG {_qn(*d.domain_tag)} = %(domain)s", {"domain": d.domain}))
-    # Last: the marker that says the domain is complete.
-    out.append(_s(f"ALTER DATABASE {db} SET COMMENT = %(comment)s", {"comment": domain_comment(d.domain)}))
+        comment = f"Masks {family} columns classified pii or restricted outside domain {d.domain}."
+        out += [
+            MaskingPolicy(policy, MASKED_TYPE_FAMILIES[family], body, params, comment),
+            _to_admin(Object("MASKING POLICY", policy), d),
+        ]
+    out += [
+        TagMaskingPolicies(d.classification_tag, tuple(p for _, p in d.masking_policies)),
+        TagValues(database, ((d.domain_tag, d.domain),)),
+        TagValues(warehouse, ((d.domain_tag, d.domain),)),
+        # Last: the marker that says the domain is complete.
+        Comment(database, domain_comment(d.domain)),
+    ]
     return out
 
 
 # -- the product ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _PortChange:
-    added: tuple[Column, ...] = ()
+    added: tuple[ContractColumn, ...] = ()
     replace_view: bool = False
 
 
-def _column_sql(column: Column, *, not_null: bool) -> str:
-    return f"{_q(column.name)} {_column_type(column)}" + (" NOT NULL" if not_null else "")
+def _column(column: ContractColumn, *, not_null: bool) -> Column:
+    return Column(column.name, _column_type(column), not_null)
 
 
-def _port_statements(p: ProductLayout, port: OutputPort, change: _PortChange) -> list[Statement]:
+def _port_intents(p: ProductLayout, port: OutputPort, change: _PortChange) -> list[Intent]:
     d = p.domain
     names = p.port(port.name)
-    table, view = _qn(*names.table), _qn(*names.view)
-    out: list[Statement] = []
-    columns = ", ".join(_column_sql(c, not_null=c.required) for c in port.columns)
-    out.append(_s(f"CREATE TABLE IF NOT EXISTS {table} ({columns})"))
-    for column in change.added:
-        # Added as nullable: a NOT NULL column cannot be added to a table that holds rows, and
-        # the planner cannot see (without a warehouse) whether it does.
-        out.append(_s(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {_column_sql(column, not_null=False)}"))
-    out.append(_give_to_admin("TABLE", table, d))
+    table = Object("TABLE", names.table)
+    view = Object("VIEW", names.view)
+    out: list[Intent] = [Table(names.table, tuple(_column(c, not_null=c.required) for c in port.columns))]
+    # Added as nullable: a NOT NULL column cannot be added to a table that holds rows, and the
+    # planner cannot see (without a warehouse) whether it does.
+    out += [AddColumn(names.table, _column(column, not_null=False)) for column in change.added]
+    out.append(_to_admin(table, d))
     if port.description:
-        out.append(_s(f"COMMENT ON TABLE {table} IS %(comment)s", {"comment": port.description}))
+        out.append(Comment(table, port.description))
     for column in port.columns:
-        out.append(
-            _s(
-                f"ALTER TABLE {table} MODIFY COLUMN {_q(column.name)} "
-                f"SET TAG {_qn(*d.classification_tag)} = %(classification)s",
-                {"classification": column.classification},
-            )
-        )
+        out.append(TagValues(table, ((d.classification_tag, column.classification),), column=column.name))
         if column.description:
-            out.append(
-                _s(
-                    f"COMMENT ON COLUMN {_qn(*names.table)}.{_q(column.name)} IS %(comment)s",
-                    {"comment": column.description},
-                )
-            )
-    select = ", ".join(_q(c.name) for c in port.columns)
-    if change.replace_view:
-        # COPY GRANTS keeps the readers' SELECT on the replaced view
-        # (https://docs.snowflake.com/en/sql-reference/sql/create-view , COPY GRANTS).
-        out.append(_s(f"CREATE OR REPLACE SECURE VIEW {view} COPY GRANTS AS SELECT {select} FROM {table}"))
-    else:
-        out.append(_s(f"CREATE SECURE VIEW IF NOT EXISTS {view} AS SELECT {select} FROM {table}"))
-    out.append(_give_to_admin("VIEW", view, d))
-    view_comment = port.description or f"Output port {port.name} of data product {p.product}."
-    out.append(_s(f"COMMENT ON VIEW {view} IS %(comment)s", {"comment": view_comment}))
+            out.append(Comment(table, column.description, column=column.name))
+    out += [
+        SecureView(names.view, tuple(c.name for c in port.columns), names.table, replace=change.replace_view),
+        _to_admin(view, d),
+        Comment(view, port.description or f"Output port {port.name} of data product {p.product}."),
+    ]
     return out
 
 
-def _product_statements(
+def _product_intents(
     contract: MeshContract, p: ProductLayout, changes: Mapping[str, _PortChange]
-) -> list[Statement]:
+) -> list[Intent]:
     d = p.domain
-    schema = _qn(*p.schema_name)
-    reader, engineer = _q(p.reader_role), _q(d.engineer_role)
-    out: list[Statement] = []
-    out.append(_s(f"CREATE SCHEMA IF NOT EXISTS {schema} WITH MANAGED ACCESS"))
-    out.append(_give_to_admin("SCHEMA", schema, d))
-    schema_comment = contract.description or f"Data product {p.product}, major version {p.major}."
-    out.append(_s(f"COMMENT ON SCHEMA {schema} IS %(comment)s", {"comment": schema_comment}))
-    out.append(
-        _s(
-            f"ALTER SCHEMA {schema} SET TAG {_qn(*d.domain_tag)} = %(domain)s, "
-            f"{_qn(*d.product_tag)} = %(product)s, {_qn(*d.lifecycle_tag)} = %(lifecycle)s",
-            {"domain": d.domain, "product": p.product, "lifecycle": "active"},
-        )
-    )
-    out.append(
-        _s(
-            f"CREATE ROLE IF NOT EXISTS {reader} COMMENT = %(comment)s",
-            {"comment": f"Reads data product {d.domain}.{p.product} v{p.major}. Managed by Meshplane."},
-        )
-    )
-    out.append(_s(f"GRANT USAGE ON DATABASE {_q(d.database)} TO ROLE {reader}"))
-    out.append(_s(f"GRANT USAGE ON SCHEMA {schema} TO ROLE {reader}"))
-    out.append(_s(f"GRANT SELECT ON FUTURE VIEWS IN SCHEMA {schema} TO ROLE {reader}"))
-    out.append(_s(f"GRANT USAGE ON SCHEMA {schema} TO ROLE {engineer}"))
-    out.append(
-        _s(f"GRANT {_ENGINEER_TABLE_PRIVILEGES} ON FUTURE TABLES IN SCHEMA {schema} TO ROLE {engineer}")
-    )
-    out.append(_s(f"GRANT SELECT ON FUTURE VIEWS IN SCHEMA {schema} TO ROLE {engineer}"))
+    schema = _schema(p.schema_name)
+    reader, engineer = p.reader_role, d.engineer_role
+    out: list[Intent] = [
+        Schema(p.schema_name),
+        _to_admin(schema, d),
+        Comment(schema, contract.description or f"Data product {p.product}, major version {p.major}."),
+        TagValues(
+            schema, ((d.domain_tag, d.domain), (d.product_tag, p.product), (d.lifecycle_tag, "active"))
+        ),
+        Role(reader, f"Reads data product {d.domain}.{p.product} v{p.major}. Managed by Meshplane."),
+        Grant(("USAGE",), _database(d), reader),
+        Grant(("USAGE",), schema, reader),
+        Grant(("SELECT",), FutureIn("VIEWS", p.schema_name), reader),
+        Grant(("USAGE",), schema, engineer),
+        Grant(_ENGINEER_TABLE_PRIVILEGES, FutureIn("TABLES", p.schema_name), engineer),
+        Grant(("SELECT",), FutureIn("VIEWS", p.schema_name), engineer),
+    ]
     for port in contract.output_ports:
-        out.extend(_port_statements(p, port, changes.get(port.name, _PortChange())))
+        out += _port_intents(p, port, changes.get(port.name, _PortChange()))
     # Objects that existed before the future grants (or were replaced) get the same privileges now.
-    out.append(_s(f"GRANT SELECT ON ALL VIEWS IN SCHEMA {schema} TO ROLE {reader}"))
-    out.append(_s(f"GRANT {_ENGINEER_TABLE_PRIVILEGES} ON ALL TABLES IN SCHEMA {schema} TO ROLE {engineer}"))
-    out.append(_s(f"GRANT SELECT ON ALL VIEWS IN SCHEMA {schema} TO ROLE {engineer}"))
+    out += [
+        Grant(("SELECT",), AllIn("VIEWS", p.schema_name), reader),
+        Grant(_ENGINEER_TABLE_PRIVILEGES, AllIn("TABLES", p.schema_name), engineer),
+        Grant(("SELECT",), AllIn("VIEWS", p.schema_name), engineer),
+    ]
     return out
 
 
@@ -337,14 +299,14 @@ def _plan(
 ) -> Plan:
     p = _layouts(contract)
     quote_identifier(service_role)
-    statements: list[Statement] = []
+    intents: list[Intent] = []
     parts = []
     if not observed.domain_ready:
-        statements.extend(_domain_statements(p.domain, contract.warehouse_size, service_role))
+        intents += _domain_intents(p.domain, contract.warehouse_size, service_role)
         parts.append(f"set up domain {p.domain.domain}")
-    statements.extend(_product_statements(contract, p, changes))
+    intents += _product_intents(contract, p, changes)
     parts.append(f"provision {p.schema}")
-    return Plan(f"{event} {_label(p)}: {', then '.join(parts)}", tuple(statements))
+    return Plan.of_intents(f"{event} {_label(p)}: {', then '.join(parts)}", intents)
 
 
 def plan_product_created(contract: MeshContract, observed: Observed, *, service_role: str) -> Plan:
@@ -448,22 +410,17 @@ def plan_product_retired(
     p = product_layout(domain, product, major)
     quote_identifier(service_role)
     d = p.domain
-    schema = _qn(*p.schema_name)
-    reader = _q(p.reader_role)
-    statements: list[Statement] = []
+    schema = _schema(p.schema_name)
+    reader = p.reader_role
+    intents: list[Intent] = []
     if observed.reader_role_exists and observed.product_schema_exists:
-        statements += [
-            _s(f"REVOKE SELECT ON FUTURE VIEWS IN SCHEMA {schema} FROM ROLE {reader}"),
-            _s(f"REVOKE SELECT ON ALL VIEWS IN SCHEMA {schema} FROM ROLE {reader}"),
-            _s(f"REVOKE USAGE ON SCHEMA {schema} FROM ROLE {reader}"),
-            _s(f"REVOKE USAGE ON DATABASE {_q(d.database)} FROM ROLE {reader}"),
+        intents += [
+            Revoke(("SELECT",), FutureIn("VIEWS", p.schema_name), reader),
+            Revoke(("SELECT",), AllIn("VIEWS", p.schema_name), reader),
+            Revoke(("USAGE",), schema, reader),
+            Revoke(("USAGE",), _database(d), reader),
         ]
-    statements.append(_s(f"DROP ROLE IF EXISTS {reader}"))
+    intents.append(DropRole(reader))
     if observed.product_schema_exists is not False:
-        statements.append(
-            _s(
-                f"ALTER SCHEMA IF EXISTS {schema} SET TAG {_qn(*d.lifecycle_tag)} = %(lifecycle)s",
-                {"lifecycle": "retired"},
-            )
-        )
-    return Plan(f"product.retired {_label(p)}: reader role dropped, data kept", tuple(statements))
+        intents.append(TagValues(schema, ((d.lifecycle_tag, "retired"),), if_exists=True))
+    return Plan.of_intents(f"product.retired {_label(p)}: reader role dropped, data kept", intents)

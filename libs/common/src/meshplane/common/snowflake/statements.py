@@ -36,10 +36,11 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, TypeAlias
+from typing import Final, Protocol, TypeAlias
 
 __all__ = [
     "QUERY_TAG_MAX_LENGTH",
+    "Compiles",
     "ParamValue",
     "Plan",
     "RenderedRequest",
@@ -147,6 +148,12 @@ class Statement:
         return text
 
 
+class Compiles(Protocol):
+    """Something a plan wants that compiles to one statement (see :mod:`.intents`)."""
+
+    def statement(self) -> Statement: ...
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.splitlines())
 
@@ -155,12 +162,15 @@ def _one_line(text: str) -> str:
 class Plan:
     """What to do, in order, and why: a description and a tuple of statements.
 
-    A plan is safe to run twice: planners use ``IF NOT EXISTS``, ``IF EXISTS`` and grants, which
-    are idempotent. An empty plan means there is nothing to do.
+    A plan made by :meth:`of_intents` also keeps what it wants as data (``intents``, one per
+    statement, in the same order), for tests and for reconcilers that compare it with what
+    Snowflake reports. A plan is safe to run twice: planners use ``IF NOT EXISTS``, ``IF EXISTS``
+    and grants, which are idempotent. An empty plan means there is nothing to do.
     """
 
     description: str
     statements: tuple[Statement, ...] = ()
+    intents: tuple[Compiles, ...] = ()
 
     def __post_init__(self) -> None:
         statements = tuple(self.statements)
@@ -168,10 +178,19 @@ class Plan:
             if not isinstance(statement, Statement):
                 raise TypeError(f"plan item {position} is a {type(statement).__name__}, not a Statement")
         object.__setattr__(self, "statements", statements)
+        object.__setattr__(self, "intents", tuple(self.intents))
+        if self.intents and len(self.intents) != len(statements):
+            raise ValueError("a plan's intents and statements go one for one")
 
     @classmethod
     def of(cls, description: str, *statements: Statement) -> Plan:
         return cls(description, statements)
+
+    @classmethod
+    def of_intents(cls, description: str, intents: Iterable[Compiles]) -> Plan:
+        """Compile ``intents``, in order, into the plan's statements; keep them beside."""
+        wanted = tuple(intents)
+        return cls(description, tuple(intent.statement() for intent in wanted), wanted)
 
     def __len__(self) -> int:
         return len(self.statements)
@@ -183,7 +202,10 @@ class Plan:
         """Two plans run one after the other, as one plan (and so one round trip)."""
         if not isinstance(other, Plan):
             return NotImplemented
-        return Plan(f"{self.description}; {other.description}", self.statements + other.statements)
+        # Intents are kept only when both sides have them for every statement.
+        whole = all(plan.intents or not plan.statements for plan in (self, other))
+        intents = self.intents + other.intents if whole else ()
+        return Plan(f"{self.description}; {other.description}", self.statements + other.statements, intents)
 
     def compile(self) -> str:
         """The SQL a human reads for this plan (``meshctl plan``): numbered statements with their values.

@@ -1,0 +1,116 @@
+"""Intents compile to one idempotent statement each, names quoted and values bound."""
+
+from __future__ import annotations
+
+import pytest
+
+from meshplane.common.snowflake.identifiers import UnsafeIdentifierError
+from meshplane.common.snowflake.intents import (
+    AllIn,
+    Column,
+    Comment,
+    FutureIn,
+    Grant,
+    GrantRole,
+    Object,
+    Ownership,
+    Revoke,
+    SecureView,
+    Table,
+    Tag,
+    TagValues,
+)
+from meshplane.common.snowflake.statements import Plan, Statement
+
+SCHEMA = ("SALES", "ORDERS_V1")
+TABLE = ("SALES", "ORDERS_V1", "ORDER_LINES_DATA")
+DOMAIN_TAG = ("SALES", "GOVERNANCE", "DOMAIN")
+
+
+@pytest.mark.parametrize(
+    ("intent", "sql"),
+    [
+        (
+            Grant(("SELECT",), AllIn("VIEWS", SCHEMA), "R"),
+            'GRANT SELECT ON ALL VIEWS IN SCHEMA "SALES"."ORDERS_V1" TO ROLE "R"',
+        ),
+        (
+            Grant(("SELECT", "INSERT"), FutureIn("TABLES", SCHEMA), "R"),
+            'GRANT SELECT, INSERT ON FUTURE TABLES IN SCHEMA "SALES"."ORDERS_V1" TO ROLE "R"',
+        ),
+        (
+            Revoke(("USAGE",), Object("DATABASE", ("SALES",)), "R"),
+            'REVOKE USAGE ON DATABASE "SALES" FROM ROLE "R"',
+        ),
+        (GrantRole("A", "B"), 'GRANT ROLE "A" TO ROLE "B"'),
+        (
+            Ownership(Object("MASKING POLICY", ("SALES", "GOVERNANCE", "MASK_STRING")), "SALES_ADMIN"),
+            'GRANT OWNERSHIP ON MASKING POLICY "SALES"."GOVERNANCE"."MASK_STRING" TO ROLE "SALES_ADMIN" '
+            "COPY CURRENT GRANTS",
+        ),
+        (
+            Table(TABLE, (Column("ID", "NUMBER(38,0)", not_null=True), Column("NAME", "VARCHAR"))),
+            'CREATE TABLE IF NOT EXISTS "SALES"."ORDERS_V1"."ORDER_LINES_DATA" ("ID" NUMBER(38,0) NOT NULL, '
+            '"NAME" VARCHAR)',
+        ),
+        (
+            SecureView(("SALES", "ORDERS_V1", "ORDER_LINES"), ("ID",), TABLE, replace=True),
+            'CREATE OR REPLACE SECURE VIEW "SALES"."ORDERS_V1"."ORDER_LINES" COPY GRANTS AS SELECT "ID" '
+            'FROM "SALES"."ORDERS_V1"."ORDER_LINES_DATA"',
+        ),
+    ],
+)
+def test_each_intent_compiles_to_its_statement(intent: Grant, sql: str) -> None:
+    assert intent.statement() == Statement(sql)
+
+
+def test_values_are_bound_under_the_tags_own_names() -> None:
+    statement = TagValues(
+        Object("SCHEMA", SCHEMA),
+        ((DOMAIN_TAG, "sales"), (("SALES", "GOVERNANCE", "LIFECYCLE"), "retired")),
+        if_exists=True,
+    ).statement()
+    assert statement.sql == (
+        'ALTER SCHEMA IF EXISTS "SALES"."ORDERS_V1" SET TAG "SALES"."GOVERNANCE"."DOMAIN" = %(domain)s, '
+        '"SALES"."GOVERNANCE"."LIFECYCLE" = %(lifecycle)s'
+    )
+    assert dict(statement.params) == {"domain": "sales", "lifecycle": "retired"}
+    column = TagValues(Object("TABLE", TABLE), ((DOMAIN_TAG, "x"),), column="ID").statement()
+    assert column.sql.endswith('MODIFY COLUMN "ID" SET TAG "SALES"."GOVERNANCE"."DOMAIN" = %(domain)s')
+
+
+def test_comments_and_allowed_values_are_bound_never_written_into_sql() -> None:
+    hostile = "it's -- */ %s"
+    database = Comment(Object("DATABASE", ("SALES",)), hostile).statement()
+    assert database.sql == 'ALTER DATABASE "SALES" SET COMMENT = %(comment)s'
+    column = Comment(Object("TABLE", TABLE), hostile, column="ID").statement()
+    assert column.sql.startswith('COMMENT ON COLUMN "SALES"."ORDERS_V1"."ORDER_LINES_DATA"."ID" IS')
+    tag = Tag(DOMAIN_TAG, hostile, ("a", hostile)).statement()
+    assert hostile not in tag.sql
+    assert dict(tag.params) == {"comment": hostile, "v0": "a", "v1": hostile}
+
+
+def test_objects_refuse_a_wrong_number_of_parts_or_an_unsafe_name() -> None:
+    with pytest.raises(ValueError, match="named by 2 part"):
+        Object("SCHEMA", ("SALES",))
+    with pytest.raises(UnsafeIdentifierError):
+        Object("DATABASE", ('SALES"; DROP',))
+
+
+def test_privileges_come_from_a_closed_list() -> None:
+    with pytest.raises(ValueError, match="privileges must be"):
+        Grant(("ALL PRIVILEGES",), Object("DATABASE", ("SALES",)), "R").statement()
+    with pytest.raises(ValueError, match="privileges must be"):
+        Grant((), Object("DATABASE", ("SALES",)), "R").statement()
+
+
+def test_a_plan_of_intents_keeps_them_beside_their_statements_and_adds_up() -> None:
+    first = Plan.of_intents("one", [GrantRole("A", "B")])
+    second = Plan.of_intents("two", [GrantRole("B", "C"), GrantRole("C", "D")])
+    both = first + second
+    assert both.intents == (GrantRole("A", "B"), GrantRole("B", "C"), GrantRole("C", "D"))
+    assert [s.sql for s in both] == [i.statement().sql for i in both.intents]
+    # A plan of bare statements has no intents; adding one drops the intents rather than misalign them.
+    assert (first + Plan.of("raw", Statement("SHOW ROLES"))).intents == ()
+    with pytest.raises(ValueError, match="one for one"):
+        Plan("x", (Statement("SHOW ROLES"),), (GrantRole("A", "B"), GrantRole("B", "C")))
