@@ -20,6 +20,7 @@ from open_data_contract_standard.model import OpenDataContractStandard
 from meshplane.common.events import (
     AUDIT_TOPIC,
     DEADLETTER_TOPIC,
+    AuditEventRejected,
     AuditProductProvisioned,
     AuditProductProvisioningFailed,
     Envelope,
@@ -27,6 +28,7 @@ from meshplane.common.events import (
     KafkaRecord,
     ProductCreated,
     ProductRetired,
+    content_digest,
     decode,
     derived_event_id,
     domain_topic,
@@ -110,7 +112,8 @@ async def test_a_new_domain_is_observed_then_provisioned_and_audited(
     envelope = decode(audit)
     assert isinstance(envelope.data, AuditProductProvisioned)
     input_id = record.header("ce_id").decode()  # type: ignore[union-attr]
-    assert envelope.id == derived_event_id(input_id, "provisioner/provisioned")
+    assert envelope.id == derived_event_id(input_id, "provisioner/provisioned", content_digest(record))
+    assert envelope.data.input.digest == content_digest(record)
     assert envelope.causation_id == input_id
     assert envelope.correlation_id == input_id
     assert audit.key == b"sales.orders"
@@ -437,3 +440,31 @@ async def test_a_failed_outcome_is_counted_as_failed_by_its_status(
         {"service": "provisioner", "type": "mesh.product.created.v1", "outcome": "failed"},
     )
     assert failed == 1
+
+
+async def test_an_id_reused_with_other_content_is_dead_lettered_and_audited_apart_from_the_first(
+    service: ProvisionerApp, gateway: RecordingGateway, sink: RecordingSink
+) -> None:
+    same_id = "5d1c9a7e-4b8f-4e0a-8c3b-7f2e1d0c9b8a"
+    first = created(contract(), event_id=same_id)
+    other = created(
+        contract(dataProduct="returns", id="c2b1e7c2-0a57-4d43-9a55-2f7b4a0f1e10"), event_id=same_id
+    )
+    await deliver(service, first, first, other)
+
+    audits = [decode(a) for a in sink.on(AUDIT_TOPIC)]
+    assert [a.type for a in audits] == [
+        "mesh.audit.product.provisioned.v1",
+        "mesh.audit.product.provisioned.v1",  # the byte-identical replay: same effect, same audit id
+        "mesh.audit.event.rejected.v1",
+    ]
+    assert audits[0].id == audits[1].id
+    assert audits[2].id != audits[0].id  # an audit consumer dropping duplicates keeps both records
+    rejected = audits[2].data
+    assert isinstance(rejected, AuditEventRejected)
+    assert rejected.reason_code == "id-reused"
+    assert rejected.input.digest == content_digest(other) != content_digest(first)
+    (dead,) = sink.on(DEADLETTER_TOPIC)
+    assert dead.value == other.value
+    assert dead.header("mesh_deadletter_reason") == b"id-reused"
+    assert not any("RETURNS_V1" in s for s in gateway.statements)  # the reused id changed nothing

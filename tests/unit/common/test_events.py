@@ -6,7 +6,7 @@ import copy
 import dataclasses
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
@@ -230,6 +230,35 @@ def test_a_contract_the_mesh_cannot_act_on_is_a_schema_error() -> None:
     assert "monthlyCreditBudget" in error.reason
 
 
+@pytest.mark.parametrize("budget", [1e18, 1_000_001, float("inf"), float("nan")])
+def test_a_budget_beyond_any_real_account_is_a_schema_error(budget: float) -> None:
+    document = example()
+    for prop in document["customProperties"]:
+        if prop["property"] == "monthlyCreditBudget":
+            prop["value"] = budget
+    error = rejection(with_data(sales_record(), {"contract": document}))
+    assert error.code == "schema-error"
+    assert "monthlyCreditBudget" in error.reason
+
+
+def test_the_largest_budget_allowed_is_a_million_credits_a_month() -> None:
+    document = example()
+    for prop in document["customProperties"]:
+        if prop["property"] == "monthlyCreditBudget":
+            prop["value"] = 1_000_000
+    assert decode(with_data(sales_record(), {"contract": document})).data.mesh.monthly_credit_budget == 1e6  # type: ignore[attr-defined]
+
+
+def test_an_event_time_far_in_the_future_is_a_schema_error() -> None:
+    error = rejection(sales_record(time=datetime.now(UTC) + timedelta(days=400)))
+    assert error.code == "schema-error"
+    assert "ce_time" in error.reason
+    # A clock a few minutes fast is no reason to refuse an event.
+    assert (
+        decode(sales_record(time=datetime.now(UTC) + timedelta(minutes=5))).type == "mesh.product.created.v1"
+    )
+
+
 HOSTILE_COLUMN_NAMES = {
     "sql injection": 'x"; drop table y; --',
     "300 characters": "a" * 300,
@@ -287,7 +316,15 @@ def test_audit_events_are_not_checked_against_a_domain_topic() -> None:
 
 
 def test_the_rejection_reasons_cover_every_code_a_publisher_is_told() -> None:
-    told = {"bad-json", "not-a-cloudevent", "unknown-type", "schema-error", "unsafe-name", "spoofed-domain"}
+    told = {
+        "bad-json",
+        "not-a-cloudevent",
+        "unknown-type",
+        "schema-error",
+        "unsafe-name",
+        "spoofed-domain",
+        "id-reused",
+    }
     assert set(get_args(RejectionReason)) == told
 
 
@@ -301,6 +338,13 @@ def test_derived_ids_are_stable_across_runs_and_releases() -> None:
         "33eb2302-eeee-5a74-aa23-b920c140b5fb"
     )
     assert derived_event_id("in-1", "provisioned") == derived_event_id("in-1", "provisioned")
+    # With the input's content digest (what the services use since ids may not be reused).
+    assert derived_event_id("in-1", "provisioner/provisioned", "ab" * 32) == (
+        derived_event_id("in-1", "provisioner/provisioned", "ab" * 32)
+    )
+    assert derived_event_id("in-1", "provisioner/provisioned", "ab" * 32) != (
+        derived_event_id("in-1", "provisioner/provisioned", "cd" * 32)
+    )
 
 
 def test_derived_ids_differ_by_input_and_by_action() -> None:

@@ -166,3 +166,10 @@ def test_retire_refuses_an_invalid_domain_before_touching_kafka() -> None:
 
 def test_retire_needs_a_major_version() -> None:
     assert runner.invoke(app, ["retire", "sales", "orders"]).exit_code == 2
+
+
+def test_a_reserved_domain_is_refused_with_the_reason(tmp_path: Path) -> None:
+    document = example()
+    document["domain"] = "snowflake"
+    result = runner.invoke(app, ["validate", str(write_yaml(tmp_path, document))])
+    assert_one_line_error(result, "domain", "reserved")

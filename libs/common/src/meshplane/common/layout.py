@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from meshplane.common.events.contract import TypeFamily
-from meshplane.common.events.names import MESH_NAME_RULE, is_mesh_name
+from meshplane.common.events.names import MESH_NAME_RULE, is_mesh_name, reserved_domain
 from meshplane.common.snowflake.identifiers import (
     IDENTIFIER_MAX_LENGTH,
     UnsafeIdentifierError,
@@ -146,8 +146,10 @@ class DomainLayout:
 
 
 def domain_layout(domain: str) -> DomainLayout:
-    """Name every object of ``domain``; raises ``UnsafeIdentifierError`` for an unsafe name."""
+    """Name every object of ``domain``; raises ``UnsafeIdentifierError`` for an unsafe or reserved name."""
     database = canonical_identifier(domain)
+    if reason := reserved_domain(database.lower()):
+        raise UnsafeIdentifierError(domain, reason)
     governance = canonical_identifier(GOVERNANCE_SCHEMA)
 
     def in_governance(name: str) -> tuple[str, str, str]:

@@ -33,7 +33,13 @@ __all__ = [
 ]
 
 RejectionReason = Literal[
-    "bad-json", "not-a-cloudevent", "unknown-type", "schema-error", "unsafe-name", "spoofed-domain"
+    "bad-json",
+    "not-a-cloudevent",
+    "unknown-type",
+    "schema-error",
+    "unsafe-name",
+    "spoofed-domain",
+    "id-reused",
 ]
 
 
@@ -56,6 +62,10 @@ class InputRef(_Part):
     partition: int
     offset: int
     key: str | None = None
+    digest: str | None = Field(
+        default=None,
+        description="SHA-256 of the input's ce_type and value: a replay is the same id with the same digest.",
+    )
 
 
 class ExecutedStatement(_Part):

@@ -33,7 +33,7 @@ from open_data_contract_standard.model import (
     Team,
 )
 
-from meshplane.common.events.names import MESH_NAME_RULE, is_mesh_name
+from meshplane.common.events.names import MESH_NAME_RULE, is_mesh_name, reserved_domain
 from meshplane.common.snowflake.identifiers import (
     IDENTIFIER_MAX_LENGTH,
     UnsafeIdentifierError,
@@ -105,6 +105,9 @@ _LOGICAL_TYPES: Final[dict[str, str]] = {
     "array": "VARIANT",
 }
 _VARCHAR_MAX: Final = 16_777_216
+#: The largest monthly budget a contract may ask for. A million credits a month for one product is
+#: beyond any real account's spend; anything above it is a typo or an attempt to switch the guard off.
+MAX_MONTHLY_CREDITS: Final = 1_000_000
 
 
 class ContractError(ValueError):
@@ -271,6 +274,8 @@ def read_contract(odcs: OpenDataContractStandard) -> MeshContract:
             f"{(domain or '')[:40]!a} is not a domain name ({MESH_NAME_RULE})",
             unsafe_name=bool(domain),
         )
+    if reason := reserved_domain(domain):
+        raise ContractError("domain", reason, unsafe_name=True)
     if not product or not is_mesh_name(product):
         raise ContractError(
             "dataProduct",
@@ -291,6 +296,12 @@ def read_contract(odcs: OpenDataContractStandard) -> MeshContract:
     if isinstance(budget, bool) or not isinstance(budget, int | float) or not budget > 0:
         raise ContractError(
             "customProperties.monthlyCreditBudget", "a positive number of credits is required"
+        )
+    if not budget <= MAX_MONTHLY_CREDITS:
+        raise ContractError(
+            "customProperties.monthlyCreditBudget",
+            f"{budget:g} credits a month is beyond any real account; "
+            f"the mesh allows at most {MAX_MONTHLY_CREDITS:,}",
         )
     size = _custom(odcs, "warehouseSize") or "XSMALL"
     if size not in WAREHOUSE_SIZES:

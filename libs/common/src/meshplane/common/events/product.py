@@ -10,12 +10,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from open_data_contract_standard.model import OpenDataContractStandard
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
 from meshplane.common.events.base import EventData, event_type
 from meshplane.common.events.contract import ContractError, MeshContract, read_contract
-from meshplane.common.events.names import MESH_NAME_MAX_LENGTH, MESH_NAME_PATTERN, MESH_NAME_RULE
+from meshplane.common.events.names import (
+    MESH_NAME_MAX_LENGTH,
+    MESH_NAME_PATTERN,
+    MESH_NAME_RULE,
+    reserved_domain,
+)
 
 __all__ = ["ProductContractEvent", "ProductCreated", "ProductRetired", "ProductUpdated"]
 
@@ -24,13 +29,21 @@ __all__ = ["ProductContractEvent", "ProductCreated", "ProductRetired", "ProductU
 UNSAFE_NAME_ERROR = "unsafe_name"
 CONTRACT_ERROR = "contract"
 
+
+def _not_reserved(domain: str) -> str:
+    if reason := reserved_domain(domain):
+        raise PydanticCustomError(UNSAFE_NAME_ERROR, "{reason}", {"reason": reason})
+    return domain
+
+
 DomainName = Annotated[
     str,
     Field(
         pattern=MESH_NAME_PATTERN,
         max_length=MESH_NAME_MAX_LENGTH,
-        description=f"domain name: {MESH_NAME_RULE}",
+        description=f"domain name: {MESH_NAME_RULE}; not a reserved name (audit, catalog, meshplane…)",
     ),
+    AfterValidator(_not_reserved),
 ]
 ProductName = Annotated[
     str,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from meshplane.common.events.names import MESH_NAME_RULE, is_mesh_name
+from meshplane.common.events.names import MESH_NAME_RULE, is_mesh_name, reserved_domain
 
 __all__ = [
     "ANY_DOMAIN",
@@ -52,6 +52,8 @@ def domain_topic(domain: str, kind: str) -> str:
     """The topic of ``kind`` on which ``domain`` publishes: ``mesh.<domain>.<kind>``."""
     if not is_mesh_name(domain):
         raise ValueError(f"not a domain name: {domain!a} ({MESH_NAME_RULE})")
+    if reason := reserved_domain(domain):
+        raise ValueError(f"not a domain name: {reason}")
     return f"mesh.{domain}.{_kind(kind)}"
 
 

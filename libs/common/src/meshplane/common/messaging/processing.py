@@ -31,6 +31,7 @@ must tolerate (plans are idempotent, audit ids are derived).
 from __future__ import annotations
 
 import asyncio
+import collections
 import enum
 import json
 import logging
@@ -54,6 +55,7 @@ from meshplane.common.events import (
     InputRef,
     KafkaRecord,
     ServiceRef,
+    content_digest,
     decode,
     derived_event_id,
     domain_of_topic,
@@ -102,6 +104,9 @@ DEADLETTER_HEADERS = (
 
 #: The dead-letter reason of an event whose handler kept raising an unexpected exception.
 HANDLER_ERROR: Final = "handler-error"
+#: How many input ids (with their content digests) a processor remembers to tell a replay (same id,
+#: same bytes) from a reused id (same id, other content). ~100 bytes each.
+SEEN_IDS: Final = 100_000
 
 
 @dataclass(frozen=True)
@@ -213,6 +218,8 @@ class EventProcessor:
         self._work = work
         self._failed = failed
         self._accepts = accepts
+        # Input id -> content digest, most recent last; bounded, so only "where it can know".
+        self._seen: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._source = f"/meshplane/{service.name}"
 
     async def process_batch(self, records: Sequence[KafkaRecord], *, time_budget: float) -> BatchProgress:
@@ -262,6 +269,7 @@ class EventProcessor:
             partition=record.partition,
             offset=record.offset,
             key=None if record.key is None else record.key.decode("utf-8", errors="replace"),
+            digest=content_digest(record),
         )
         type_label = _type_label(record)
         parent = extract_context(record.headers)
@@ -280,6 +288,7 @@ class EventProcessor:
         ) as span:
             try:
                 envelope = decode(record, accepts=self._accepts)
+                self._check_not_reused(envelope.id, input_ref.digest)
             except EventRejectedError as rejection:
                 span.set_attribute("meshplane.rejected", rejection.code)
                 self._metrics.events_in.labels(type=type_label, outcome=OUTCOME_REJECTED).inc()
@@ -298,7 +307,7 @@ class EventProcessor:
                     outputs.append(self._dead_letter(record, HANDLER_ERROR, failure.reason))
                 outcome = self._failed(envelope, failure, context)
                 outcomes = [Outcome.failed(outcome.action, outcome.data)]
-            outputs.extend(self._audit_record(envelope, outcome) for outcome in outcomes)
+            outputs.extend(self._audit_record(envelope, outcome, input_ref.digest) for outcome in outcomes)
             for outcome in outcomes:
                 self._metrics.audit_out.labels(type=outcome.data.EVENT_TYPE).inc()
             failed = any(outcome.status is OutcomeStatus.FAILED for outcome in outcomes)
@@ -347,12 +356,30 @@ class EventProcessor:
                 return await self._work(envelope, context)
         raise AssertionError("unreachable: AsyncRetrying either returns or re-raises")
 
-    def _audit_record(self, envelope: Envelope[EventData], outcome: Outcome) -> KafkaRecord:
+    def _check_not_reused(self, event_id: str, digest: str | None) -> None:
+        """Refuse an id seen before with other content: it would pass for a replay of the first."""
+        assert digest is not None
+        seen = self._seen.get(event_id)
+        if seen is not None and seen != digest:
+            raise EventRejectedError(
+                "id-reused",
+                f"event id {event_id[:100]!a} was taken before with different content; a replay must be "
+                "byte-identical, a new event needs a new id",
+                event_id=event_id,
+            )
+        self._seen[event_id] = digest
+        self._seen.move_to_end(event_id)
+        if len(self._seen) > SEEN_IDS:
+            self._seen.popitem(last=False)
+
+    def _audit_record(
+        self, envelope: Envelope[EventData], outcome: Outcome, digest: str | None
+    ) -> KafkaRecord:
         return encode(
             outcome.data,
             topic=AUDIT_TOPIC,
             source=self._source,
-            event_id=derived_event_id(envelope.id, f"{self._service.name}/{outcome.action}"),
+            event_id=derived_event_id(envelope.id, f"{self._service.name}/{outcome.action}", digest),
             correlation_id=envelope.chain_id,
             causation_id=envelope.id,
             extra_headers=inject_headers(),
@@ -394,7 +421,7 @@ class EventProcessor:
             audit,
             topic=AUDIT_TOPIC,
             source=self._source,
-            event_id=derived_event_id(input_id, f"{self._service.name}/rejected"),
+            event_id=derived_event_id(input_id, f"{self._service.name}/rejected", input_ref.digest),
             correlation_id=input_id,
             causation_id=input_id,
             extra_headers=inject_headers(),
