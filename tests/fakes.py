@@ -1,4 +1,5 @@
-"""In-memory fakes for component tests and benchmarks: a Snowflake gateway that records plans.
+"""In-memory fakes for component tests and benchmarks: a Snowflake gateway that records plans, and a
+catalog that holds what a test put in it.
 
 :class:`RecordingGateway` has the gateway's shape (:class:`~meshplane.common.snowflake.ports.SnowflakePort`)
 and runs nothing: it keeps every plan it is given, answers SHOW statements with the rows a test
@@ -10,6 +11,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
+from meshplane.common.catalog import Catalog
+from meshplane.common.events import CatalogEntry
 from meshplane.common.snowflake.errors import SnowflakeGatewayError
 from meshplane.common.snowflake.results import PlanResult, Row, StatementResult
 from meshplane.common.snowflake.statements import Plan, Statement
@@ -57,3 +60,27 @@ class RecordingGateway:
     def statements(self) -> list[str]:
         """Every statement executed so far, compiled, in order."""
         return [statement.compile() for plan, _tag in self.plans for statement in plan]
+
+
+class StaticCatalog:
+    """An in-memory catalog source for component tests: what a test put there, and what was written."""
+
+    def __init__(self, *entries: CatalogEntry) -> None:
+        self.catalog = Catalog(entries)
+        self.written: list[CatalogEntry] = []
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def ready(self) -> bool:
+        return True
+
+    async def caught_up(self) -> None:
+        return None
+
+    def remember(self, entry: CatalogEntry) -> None:
+        self.written.append(entry)
+        self.catalog.put(entry)

@@ -19,14 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from meshplane.common.catalog import CatalogReader
 from meshplane.common.events import (
     AuditEventRejected,
     AuditProductProvisioned,
+    ProductCreated,
+    decode,
     domain_topic,
 )
 from meshplane.common.kit import ServiceApp, ServiceConfig
 from meshplane.common.layout import port_layout, product_layout
-from meshplane.common.settings import RetrySettings
+from meshplane.common.settings import KafkaSettings, RetrySettings
 from meshplane.common.snowflake.gateway import SnowflakeGateway
 from meshplane.devstack.bootstrap import bootstrap_provisioner
 from meshplane.devstack.endpoints import SnowlocalEndpoint
@@ -275,6 +278,20 @@ async def test_a_provisioner_killed_mid_stream_and_restarted_provisions_everythi
             by_input.setdefault(event.causation_id or "", set()).add(event.id)
         assert set(by_input) == inputs
         assert all(len(ids) == 1 for ids in by_input.values()), "an input got two different audit ids"
+
+        # The catalog has every product, each written by the event that provisioned it.
+        catalog_reader = CatalogReader(
+            KafkaSettings(bootstrap_servers=kafka_bootstrap_servers), client_id="e2e"
+        )
+        await catalog_reader.start()
+        await catalog_reader.stop()
+        for record in records:
+            product = decode(record).data
+            assert isinstance(product, ProductCreated)
+            entry = catalog_reader.catalog.get(product.mesh.product_id)
+            assert entry is not None, product.mesh.product_id
+            (version,) = entry.versions
+            assert (version.lifecycle, version.changed_by) == ("active", input_id(record))
 
         admin = admin_connection(endpoint)
         try:

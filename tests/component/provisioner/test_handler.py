@@ -52,7 +52,7 @@ from meshplane.provisioner.handlers import handlers, provisioning_failed
 from meshplane.provisioner.plan import BreakingChange
 from meshplane.provisioner.provisioning import Provisioning
 from meshplane.provisioner.service import SERVICE
-from tests.fakes import RecordingGateway
+from tests.fakes import RecordingGateway, StaticCatalog
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
 
@@ -85,7 +85,7 @@ def sink() -> RecordingSink:
 
 @pytest.fixture
 def service(gateway: RecordingGateway, sink: RecordingSink) -> ProvisionerApp:
-    return SERVICE.create_app(SERVICE.test_config(), gateway, sink=sink)
+    return SERVICE.create_app(SERVICE.test_config(), gateway, sink=sink, catalog=StaticCatalog())
 
 
 async def deliver(service: ProvisionerApp, *records: KafkaRecord) -> None:
@@ -262,7 +262,9 @@ async def test_a_record_still_failing_when_the_retry_budget_is_spent_stops_its_p
 ) -> None:
     stuck_id = "7f0e7d1e-5c0b-4c38-9d0e-1b1f3c1c0a01"
 
-    provisioner = handlers.work(Provisioning(RecordingGateway(), service_role="MESHPLANE_PROVISIONER"))
+    provisioner = handlers.work(
+        Provisioning(RecordingGateway(), service_role="MESHPLANE_PROVISIONER", catalog=StaticCatalog())
+    )
 
     async def work(envelope: Envelope[EventData], context: EventContext) -> Sequence[Outcome]:
         if envelope.id == stuck_id:
@@ -376,7 +378,9 @@ async def test_an_unexpected_exception_is_retried_a_few_times_then_dead_lettered
 async def test_an_unexpected_exception_that_passes_on_a_retry_is_not_dead_lettered(
     sink: RecordingSink,
 ) -> None:
-    provisioner = handlers.work(Provisioning(RecordingGateway(), service_role="MESHPLANE_PROVISIONER"))
+    provisioner = handlers.work(
+        Provisioning(RecordingGateway(), service_role="MESHPLANE_PROVISIONER", catalog=StaticCatalog())
+    )
     failures = [RuntimeError("a fluke")]
 
     async def work(envelope: Envelope[EventData], context: EventContext) -> Sequence[Outcome]:

@@ -9,8 +9,10 @@ import jsonschema
 import pytest
 from open_data_contract_standard.model import OpenDataContractStandard
 
+from meshplane.common.catalog import entries
 from meshplane.common.events import (
     AUDIT_TOPIC,
+    CATALOG_TOPIC,
     AuditEventRejected,
     InputRef,
     KafkaRecord,
@@ -21,6 +23,7 @@ from meshplane.common.events import (
     derived_event_id,
     domain_topic,
     encode,
+    read_contract,
 )
 from meshplane.provisioner.service import SERVICE
 from tests.asyncapi_check import message_for, validate
@@ -108,3 +111,8 @@ def test_every_reference_in_the_document_resolves() -> None:
             assert isinstance(target, dict), f"{ref} does not resolve"
             assert part in target, f"{ref} does not resolve"
             target = target[part]
+
+
+def test_a_catalog_entry_validates_against_the_catalog_channel() -> None:
+    entry = entries.provisioned(None, read_contract(example()), {"dataProduct": "orders"}, changed_by="in-1")
+    validate(DOCUMENT, encode(entry, topic=CATALOG_TOPIC, source="/meshplane/provisioner"))

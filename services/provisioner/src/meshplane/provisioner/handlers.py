@@ -1,7 +1,8 @@
 """The provisioner's handlers: one product lifecycle event → observe → plan → execute → audit.
 
 Each handler is a few lines: the planner (:mod:`.plan`) decides, :class:`.Provisioning` observes
-and runs, and the result becomes an audit event. A failure is raised, not handled here: a refused
+and runs, and the result becomes an audit event and the product's new catalog entry (written
+in the same batch, before the input's offset is committed). A failure is raised, not handled here: a refused
 update (:class:`~meshplane.provisioner.plan.BreakingChange`) and Snowflake's permanent errors
 become ``provisioning-failed`` through :func:`provisioning_failed`, and the kit retries the rest
 (see :mod:`meshplane.common.errors`). Every handler may run more than once for the same event,
@@ -10,6 +11,7 @@ which is safe because plans are idempotent and audit ids are derived from the in
 
 from __future__ import annotations
 
+from meshplane.common.catalog import entries
 from meshplane.common.events import (
     AuditProductProvisioned,
     AuditProductProvisioningFailed,
@@ -17,7 +19,6 @@ from meshplane.common.events import (
     Envelope,
     EventData,
     ExecutedStatement,
-    MeshContract,
     ProductContractEvent,
     ProductCreated,
     ProductRetired,
@@ -39,6 +40,7 @@ handlers: Handlers[Provisioning] = Handlers()
 async def product_created(event: ProductCreated, svc: Provisioning, context: EventContext) -> Outcome:
     """Everything the product needs; its domain's setup too, the first time."""
     contract = event.mesh
+    svc.check_inputs(contract)
     applied = await svc.apply(
         contract.domain,
         contract.product,
@@ -46,13 +48,14 @@ async def product_created(event: ProductCreated, svc: Provisioning, context: Eve
         lambda observed: plan_product_created(contract, observed, service_role=svc.service_role),
         context.query_tag,
     )
-    return _provisioned(contract, applied, context)
+    return _provisioned(event, svc, applied, context)
 
 
 @handlers.on(ProductUpdated)
 async def product_updated(event: ProductUpdated, svc: Provisioning, context: EventContext) -> Outcome:
     """What the contract added; refused (BreakingChange) if it would break readers."""
     contract = event.mesh
+    svc.check_inputs(contract)
     applied = await svc.apply(
         contract.domain,
         contract.product,
@@ -61,7 +64,7 @@ async def product_updated(event: ProductUpdated, svc: Provisioning, context: Eve
         context.query_tag,
         observe_first=True,  # the plan compares the product's columns with the contract's
     )
-    return _provisioned(contract, applied, context)
+    return _provisioned(event, svc, applied, context)
 
 
 @handlers.on(ProductRetired)
@@ -89,10 +92,17 @@ async def product_retired(event: ProductRetired, svc: Provisioning, context: Eve
         reader_role=layout.reader_role,
         statements=ExecutedStatement.of_result(applied.result),
     )
-    return Outcome.done("retired", audit)
+    known = svc.catalog.catalog.get(audit.event_key)
+    if known is None:  # never provisioned through the mesh: nothing in the catalog to retire
+        return Outcome.done("retired", audit)
+    entry = entries.retired(known, event.major, changed_by=context.input.id or "")
+    return Outcome.done("retired", audit, also=[svc.catalogued(entry)])
 
 
-def _provisioned(contract: MeshContract, applied: Applied, context: EventContext) -> Outcome:
+def _provisioned(
+    event: ProductContractEvent, svc: Provisioning, applied: Applied, context: EventContext
+) -> Outcome:
+    contract = event.mesh
     layout = product_layout(contract.domain, contract.product, contract.major)
     audit = AuditProductProvisioned(
         service=context.service,
@@ -107,7 +117,13 @@ def _provisioned(contract: MeshContract, applied: Applied, context: EventContext
         round_trips=applied.round_trips,
         statements=ExecutedStatement.of_result(applied.result),
     )
-    return Outcome.done("provisioned", audit)
+    entry = entries.provisioned(
+        svc.catalog.catalog.get(contract.product_id),
+        contract,
+        event.contract.model_dump(mode="json", by_alias=True, exclude_none=True),
+        changed_by=context.input.id or "",
+    )
+    return Outcome.done("provisioned", audit, also=[svc.catalogued(entry)])
 
 
 def provisioning_failed(envelope: Envelope[EventData], failure: Failure, context: EventContext) -> Outcome:

@@ -16,6 +16,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from meshplane.common.catalog import CatalogSource
+from meshplane.common.errors import PermanentError
+from meshplane.common.events import CATALOG_TOPIC, CatalogEntry, MeshContract
+from meshplane.common.messaging import Publication
 from meshplane.common.snowflake.errors import PermanentSnowflakeError
 from meshplane.common.snowflake.ports import SnowflakePort
 from meshplane.common.snowflake.results import PlanResult
@@ -40,12 +44,28 @@ class Applied:
 
 
 class Provisioning:
-    """The provisioner's dependencies: the gateway, its service role, and the ready domains it remembers."""
+    """The provisioner's dependencies: the gateway, its service role, the catalog it writes, and the
+    ready domains it remembers."""
 
-    def __init__(self, gateway: SnowflakePort, *, service_role: str) -> None:
+    def __init__(self, gateway: SnowflakePort, *, service_role: str, catalog: CatalogSource) -> None:
         self.gateway = gateway
         self.service_role = service_role
+        self.catalog = catalog
         self._ready_domains: set[str] = set()
+
+    def catalogued(self, entry: CatalogEntry) -> Publication:
+        """The entry to write to the catalog, remembered here at once (this replica reads its own writes)."""
+        self.catalog.remember(entry)
+        return Publication(CATALOG_TOPIC, entry)
+
+    def check_inputs(self, contract: MeshContract) -> None:
+        """Refuse a contract built from products the catalog does not have (or has only retired)."""
+        missing = self.catalog.catalog.missing_inputs(contract.inputs)
+        if missing:
+            raise PermanentError(
+                f"{contract.product_id} is built from {', '.join(missing)}, which the catalog does not "
+                "have as an active product: provision the inputs first, or correct customProperties.inputs"
+            )
 
     async def apply(
         self,

@@ -7,8 +7,7 @@ from meshplane.common.events import (
     AuditProductProvisioningFailed,
     AuditProductRetired,
 )
-from meshplane.common.kit import ServiceConfig, ServiceSpec, Subscription
-from meshplane.common.snowflake.ports import SnowflakePort
+from meshplane.common.kit import ServiceParts, ServiceSpec, Subscription
 from meshplane.provisioner import SERVICE_NAME, SERVICE_VERSION
 from meshplane.provisioner.handlers import handlers, provisioning_failed
 from meshplane.provisioner.provisioning import Provisioning
@@ -17,8 +16,9 @@ from meshplane.provisioner.settings import ProvisionerSettings
 __all__ = ["SERVICE"]
 
 
-def _provisioning(config: ServiceConfig[ProvisionerSettings], gateway: SnowflakePort) -> Provisioning:
-    return Provisioning(gateway, service_role=config.snowflake.role)
+def _provisioning(parts: ServiceParts[ProvisionerSettings]) -> Provisioning:
+    assert parts.catalog is not None  # the spec asks for it
+    return Provisioning(parts.gateway, service_role=parts.config.snowflake.role, catalog=parts.catalog)
 
 
 SERVICE = ServiceSpec(
@@ -37,4 +37,5 @@ SERVICE = ServiceSpec(
     emits=(AuditProductProvisioned, AuditProductProvisioningFailed, AuditProductRetired),
     dependencies=_provisioning,
     on_failure=provisioning_failed,
+    catalog="write",
 )

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from meshplane.common.events import (
     AUDIT_TOPIC,
+    CATALOG_TOPIC,
     KafkaRecord,
     ProductCreated,
     ProductRetired,
@@ -27,6 +28,7 @@ from meshplane.common.events import (
     encode,
 )
 from meshplane.meshctl import SOURCE, docs
+from meshplane.meshctl.catalog import describe_entry, load_catalog, one_line, require
 from meshplane.meshctl.contracts import describe, load_contract, one_line_validation_error
 from meshplane.meshctl.errors import MeshctlError
 from meshplane.meshctl.kafka import produce, read_topic
@@ -53,6 +55,10 @@ audit_app = typer.Typer(
     help="Read the mesh's audit trail (mesh.audit).", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(audit_app, name="audit")
+catalog_app = typer.Typer(
+    help="The products the mesh knows (mesh.catalog).", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(catalog_app, name="catalog")
 
 _DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 
@@ -192,6 +198,68 @@ def audit_tail(
     """Print the audit trail as a timeline: time, type, product, summary, short ce_id (replays once)."""
     with _one_line_errors():
         asyncio.run(_tail(topic, bootstrap_servers, follow=follow, from_beginning=since_beginning))
+
+
+CatalogTopic = Annotated[str, typer.Option("--topic", help="The catalog topic.", hidden=True)]
+ProductId = Annotated[str, typer.Argument(metavar="PRODUCT", help="A product id, <domain>.<product>.")]
+
+
+@catalog_app.command("list")
+def catalog_list(
+    bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP, topic: CatalogTopic = CATALOG_TOPIC
+) -> None:
+    """Every product: versions and lifecycle, owner, classifications, the views to query."""
+    with _one_line_errors():
+        catalog = asyncio.run(load_catalog(bootstrap_servers, topic))
+        if not len(catalog):
+            typer.echo("the catalog is empty: no product has been provisioned")
+        for entry in catalog.entries():
+            typer.echo(one_line(entry))
+
+
+@catalog_app.command("show")
+def catalog_show(
+    product: ProductId,
+    contracts: Annotated[bool, typer.Option("--contracts", help="Include each version's contract.")] = False,
+    bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP,
+    topic: CatalogTopic = CATALOG_TOPIC,
+) -> None:
+    """One product's entry, as YAML."""
+    with _one_line_errors():
+        catalog = asyncio.run(load_catalog(bootstrap_servers, topic))
+        typer.echo(describe_entry(require(catalog, product), contracts=contracts), nl=False)
+
+
+@catalog_app.command("search")
+def catalog_search(
+    text: Annotated[
+        str, typer.Argument(help="Text in a product's id, owner, description, ports or columns.")
+    ],
+    bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP,
+    topic: CatalogTopic = CATALOG_TOPIC,
+) -> None:
+    """Products whose id, owner, description, port or column names contain TEXT (any case)."""
+    with _one_line_errors():
+        found = asyncio.run(load_catalog(bootstrap_servers, topic)).search(text)
+        if not found:
+            _fail(f"no product matches {text!r}")
+        for entry in found:
+            typer.echo(one_line(entry))
+
+
+@app.command()
+def lineage(
+    product: ProductId,
+    mermaid: Annotated[bool, typer.Option("--mermaid", help="A Mermaid flowchart instead of text.")] = False,
+    bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP,
+    topic: CatalogTopic = CATALOG_TOPIC,
+) -> None:
+    """What PRODUCT is built from (upstream) and what is built from it (downstream), from the catalog."""
+    with _one_line_errors():
+        catalog = asyncio.run(load_catalog(bootstrap_servers, topic))
+        require(catalog, product)
+        found = catalog.lineage(product)
+        typer.echo(found.mermaid() if mermaid else found.text(), nl=False)
 
 
 @app.command()

@@ -12,7 +12,8 @@ from meshplane.common.events.audit import (
     ServiceRef,
     SnowflakeFailure,
 )
-from meshplane.common.events.base import EVENT_TYPES, EventData, event_type
+from meshplane.common.events.base import EVENT_TYPES, EventData, EventPart, event_type
+from meshplane.common.events.catalog import CatalogColumn, CatalogEntry, CatalogPort, CatalogVersion
 from meshplane.common.events.contract import ContractError, MeshContract, read_contract
 from meshplane.common.events.envelope import (
     Envelope,
@@ -37,6 +38,7 @@ from meshplane.common.events.product_audit import (
 from meshplane.common.events.topics import (
     ANY_DOMAIN,
     AUDIT_TOPIC,
+    CATALOG_TOPIC,
     DEADLETTER_TOPIC,
     DOMAIN_TOPIC_KINDS,
     domain_of_topic,
@@ -47,6 +49,7 @@ from meshplane.common.events.topics import (
 __all__ = [
     "ANY_DOMAIN",
     "AUDIT_TOPIC",
+    "CATALOG_TOPIC",
     "DEADLETTER_TOPIC",
     "DOMAIN_TOPIC_KINDS",
     "EVENT_TYPES",
@@ -55,9 +58,14 @@ __all__ = [
     "AuditProductProvisioned",
     "AuditProductProvisioningFailed",
     "AuditProductRetired",
+    "CatalogColumn",
+    "CatalogEntry",
+    "CatalogPort",
+    "CatalogVersion",
     "ContractError",
     "Envelope",
     "EventData",
+    "EventPart",
     "EventRejectedError",
     "ExecutedStatement",
     "InputRef",

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from meshplane.common.events.base import EventData, event_type
+from meshplane.common.events.base import EventData, EventPart, event_type
 from meshplane.common.snowflake.errors import SnowflakeGatewayError
 from meshplane.common.snowflake.results import PlanResult
 
@@ -43,16 +43,12 @@ RejectionReason = Literal[
 ]
 
 
-class _Part(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ServiceRef(_Part):
+class ServiceRef(EventPart):
     name: str = Field(description="The service that acted, e.g. provisioner.")
     version: str
 
 
-class InputRef(_Part):
+class InputRef(EventPart):
     """The event an audit event answers. ``id``/``type`` are None when the input had none readable."""
 
     id: str | None = None
@@ -68,7 +64,7 @@ class InputRef(_Part):
     )
 
 
-class ExecutedStatement(_Part):
+class ExecutedStatement(EventPart):
     sql: str = Field(description="The statement with its values bound, as run.")
     query_id: str | None = Field(
         default=None, description="Snowflake's query id, to join with QUERY_HISTORY."
@@ -87,7 +83,7 @@ class ExecutedStatement(_Part):
         return tuple(cls(sql=statement.compile()) for statement in error.ran_before)
 
 
-class SnowflakeFailure(_Part):
+class SnowflakeFailure(EventPart):
     errno: int | None = None
     sqlstate: str | None = None
     message: str

@@ -13,7 +13,13 @@ from typing import ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["EVENT_TYPES", "EventData", "event_type"]
+__all__ = ["EVENT_TYPES", "EventData", "EventPart", "event_type"]
+
+
+class EventPart(BaseModel):
+    """A nested part of an event's data: frozen, and no field it does not declare."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class EventData(BaseModel):

@@ -11,8 +11,10 @@ what it cannot safely act on, before any SQL exists:
 * ``schema``: one object per output port (a table), each with named ``properties`` (columns) whose
   type is one the mesh knows (``physicalType``, or else ``logicalType``) and whose
   ``classification`` is ``public``, ``internal``, ``pii`` or ``restricted`` (``internal`` if absent);
-* ``customProperties``: ``monthlyCreditBudget`` (credits, > 0) and ``warehouseSize`` (``XSMALL`` …
-  ``XLARGE``, ``XSMALL`` if absent);
+* ``customProperties``: ``monthlyCreditBudget`` (credits, > 0, at most a million), ``warehouseSize``
+  (``XSMALL`` … ``XLARGE``, ``XSMALL`` if absent) and ``inputs``, the products this one is built from
+  (a list of product ids ``<domain>.<product>``: the product's lineage, checked against the catalog
+  by the provisioner);
 * ``slaProperties``: kept as given, for the quality service.
 
 Column types are written into SQL text, so they come from a closed list, never from the contract's
@@ -108,6 +110,8 @@ _VARCHAR_MAX: Final = 16_777_216
 #: The largest monthly budget a contract may ask for. A million credits a month for one product is
 #: beyond any real account's spend; anything above it is a typo or an attempt to switch the guard off.
 MAX_MONTHLY_CREDITS: Final = 1_000_000
+#: A product built from more inputs than this is not a product but a warehouse dump.
+MAX_INPUTS: Final = 100
 
 
 class ContractError(ValueError):
@@ -161,6 +165,7 @@ class MeshContract:
     sla: tuple[SlaProperty, ...]
     monthly_credit_budget: float
     warehouse_size: WarehouseSize
+    inputs: tuple[str, ...] = ()
 
     @property
     def major(self) -> int:
@@ -265,6 +270,32 @@ def _custom(odcs: OpenDataContractStandard, key: str) -> object:
     return None
 
 
+def _inputs(odcs: OpenDataContractStandard, own_id: str) -> tuple[str, ...]:
+    where = "customProperties.inputs"
+    value = _custom(odcs, "inputs")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > MAX_INPUTS:
+        raise ContractError(
+            where, f"a list of at most {MAX_INPUTS} product ids <domain>.<product> is expected"
+        )
+    inputs: list[str] = []
+    for position, item in enumerate(value):
+        parts = item.split(".") if isinstance(item, str) else []
+        if len(parts) != 2 or not all(is_mesh_name(part) for part in parts) or reserved_domain(parts[0]):
+            raise ContractError(
+                f"{where}[{position}]",
+                f"{str(item)[:80]!a} is not a product id <domain>.<product> ({MESH_NAME_RULE})",
+                unsafe_name=True,
+            )
+        if item == own_id:
+            raise ContractError(f"{where}[{position}]", "a product cannot be built from itself")
+        if item in inputs:
+            raise ContractError(f"{where}[{position}]", f"{item} is listed twice")
+        inputs.append(item)
+    return tuple(inputs)
+
+
 def read_contract(odcs: OpenDataContractStandard) -> MeshContract:
     """Read an ODCS contract into the mesh's terms, or raise :class:`ContractError` saying why not."""
     domain, product = odcs.domain, odcs.dataProduct
@@ -323,4 +354,5 @@ def read_contract(odcs: OpenDataContractStandard) -> MeshContract:
         ),
         monthly_credit_budget=float(budget),
         warehouse_size=size,  # checked against WAREHOUSE_SIZES
+        inputs=_inputs(odcs, f"{domain}.{product}"),
     )

@@ -17,6 +17,7 @@ from meshplane.common.events.names import MESH_NAME_RULE, is_mesh_name, reserved
 __all__ = [
     "ANY_DOMAIN",
     "AUDIT_TOPIC",
+    "CATALOG_TOPIC",
     "DEADLETTER_TOPIC",
     "DOMAIN_TOPIC_KINDS",
     "MESH_TOPICS",
@@ -28,8 +29,10 @@ __all__ = [
 
 AUDIT_TOPIC: Final = "mesh.audit"
 DEADLETTER_TOPIC: Final = "mesh.deadletter"
+#: Every product's current descriptor, keyed by product id; compacted, written by the provisioner.
+CATALOG_TOPIC: Final = "mesh.catalog"
 #: The topics the mesh itself owns (``mesh.<name>``); no domain may take one of these names.
-MESH_TOPICS: Final = frozenset({AUDIT_TOPIC, DEADLETTER_TOPIC})
+MESH_TOPICS: Final = frozenset({AUDIT_TOPIC, DEADLETTER_TOPIC, CATALOG_TOPIC})
 
 #: The kinds of domain topic, ``mesh.<domain>.<kind>``. A new kind is added here with its events.
 DOMAIN_TOPIC_KINDS: Final = frozenset({"product"})

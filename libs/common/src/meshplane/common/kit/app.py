@@ -11,21 +11,20 @@ passed in, so tests and benchmarks inject a fake and production passes the real 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from faststream import FastStream
 from faststream.kafka import KafkaBroker
 
+from meshplane.common.catalog import CatalogReader, CatalogSource, ensure_catalog_topic
 from meshplane.common.events import ServiceRef, domain_topic_pattern
 from meshplane.common.kit.config import ServiceConfig
+from meshplane.common.kit.spec import ServiceParts, ServiceSpec
 from meshplane.common.messaging import EventProcessor, RecordProducer, RecordSink, create_broker, subscribe
 from meshplane.common.snowflake.instrumented import InstrumentedGateway
 from meshplane.common.snowflake.ports import SnowflakePort
 from meshplane.common.snowflake.statements import Statement
 from meshplane.common.telemetry import HealthServer, ServiceMetrics
-
-if TYPE_CHECKING:
-    from meshplane.common.kit.spec import ServiceSpec
 
 __all__ = ["ServiceApp", "create_app"]
 
@@ -45,6 +44,7 @@ class ServiceApp(Generic[_D]):
     health: HealthServer
     #: The service layer the handlers share (what the spec's ``dependencies`` built).
     dependencies: _D
+    catalog: CatalogSource | None = None
 
     async def start(self) -> None:
         await self.app.start()
@@ -60,13 +60,17 @@ def create_app(
     *,
     sink: RecordSink | None = None,
     metrics: ServiceMetrics | None = None,
+    catalog: CatalogSource | None = None,
 ) -> ServiceApp[_D]:
     client_id = f"meshplane-{spec.name}"
     service = ServiceRef(name=spec.name, version=spec.version)
     metrics = metrics or ServiceMetrics(spec.name)
     instrumented = InstrumentedGateway(gateway, metrics)
     producer = RecordProducer(config.kafka, client_id=client_id)
-    dependencies = spec.dependencies(config, instrumented)
+    reads_topic = spec.catalog != "none" and catalog is None
+    if spec.catalog != "none" and catalog is None:
+        catalog = CatalogReader(config.kafka, client_id=f"{client_id}-catalog")
+    dependencies = spec.dependencies(ServiceParts(config=config, gateway=instrumented, catalog=catalog))
     broker = create_broker(config.kafka, client_id=client_id)
     for subscription in spec.subscriptions:
         processor = EventProcessor(
@@ -77,6 +81,7 @@ def create_app(
             work=subscription.handlers.work(dependencies),
             failed=spec.on_failure,
             accepts=subscription.handlers.types,
+            before_batch=None if catalog is None else catalog.caught_up,
         )
         subscribe(
             broker,
@@ -92,22 +97,31 @@ def create_app(
         await gateway.query(SNOWFLAKE_PING)
         return True
 
+    checks = {"kafka": producer.ready, "snowflake": snowflake_ready}
+    if catalog is not None:
+        checks["catalog"] = catalog.ready
     health = HealthServer(
-        host=config.http.host,
-        port=config.http.port,
-        registry=metrics.registry,
-        checks={"kafka": producer.ready, "snowflake": snowflake_ready},
+        host=config.http.host, port=config.http.port, registry=metrics.registry, checks=checks
     )
 
     async def on_startup() -> None:
+        # Before the broker consumes: a service that knows the products starts from the whole catalog.
+        await health.start()
         if sink is None:
             await producer.start()
-        await health.start()
+        if catalog is not None:
+            if reads_topic and spec.catalog == "write":
+                await ensure_catalog_topic(config.kafka)
+            await catalog.start()
 
     async def after_shutdown() -> None:
         await health.stop()
+        if catalog is not None:
+            await catalog.stop()
         await producer.stop()
         await gateway.aclose()
 
     app = FastStream(broker, on_startup=[on_startup], after_shutdown=[after_shutdown])
-    return ServiceApp(app=app, broker=broker, metrics=metrics, health=health, dependencies=dependencies)
+    return ServiceApp(
+        app=app, broker=broker, metrics=metrics, health=health, dependencies=dependencies, catalog=catalog
+    )

@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any, Final, get_args
 
 from pydantic.json_schema import models_json_schema
 
-from meshplane.common.events import EventData
+from meshplane.common.events import CatalogEntry, EventData
 from meshplane.common.events.audit import RejectionReason
 from meshplane.common.events.names import MESH_NAME_RULE
-from meshplane.common.events.topics import AUDIT_TOPIC, DEADLETTER_TOPIC
+from meshplane.common.events.topics import AUDIT_TOPIC, CATALOG_TOPIC, DEADLETTER_TOPIC
 from meshplane.common.messaging import DEADLETTER_HEADERS, HANDLER_ERROR
 
 if TYPE_CHECKING:
@@ -130,12 +130,14 @@ def asyncapi_document(spec: ServiceSpec[Any, Any]) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of ``spec`` (see the module docstring)."""
     accepted = spec.accepted_models
     audits = spec.audit_types
+    written: tuple[type[EventData], ...] = (CatalogEntry,) if spec.catalog == "write" else ()
     _, definitions = models_json_schema(
-        [(model, "validation") for model in (*accepted, *audits)],
+        [(model, "validation") for model in (*accepted, *audits, *written)],
         ref_template="#/components/schemas/{model}",
     )
     messages: dict[str, Any] = {model.__name__: _message(model, keyed_by_product=True) for model in accepted}
     messages.update({model.__name__: _message(model, keyed_by_product=False) for model in audits})
+    messages.update({model.__name__: _message(model, keyed_by_product=True) for model in written})
     messages["DeadLetter"] = _dead_letter()
 
     channels: dict[str, Any] = {}
@@ -171,6 +173,21 @@ def asyncapi_document(spec: ServiceSpec[Any, Any]) -> dict[str, Any]:
         "channel": {"$ref": "#/channels/audit"},
         "messages": _operation_messages("audit", (m.__name__ for m in audits)),
     }
+    if written:
+        channels["catalog"] = {
+            "address": CATALOG_TOPIC,
+            "title": "catalog",
+            "description": (
+                "Every product's current entry, keyed by product id, on a compacted topic: read it from the "
+                "start for the whole catalog. Written in the same batch as the audit event."
+            ),
+            "messages": _refs(written),
+        }
+        operations["send_catalog"] = {
+            "action": "send",
+            "channel": {"$ref": "#/channels/catalog"},
+            "messages": _operation_messages("catalog", (m.__name__ for m in written)),
+        }
     channels["deadletter"] = {
         "address": DEADLETTER_TOPIC,
         "title": f"{spec.name} dead letters",

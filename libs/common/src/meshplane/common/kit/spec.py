@@ -27,8 +27,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+from meshplane.common.catalog import CatalogSource
 from meshplane.common.events import DOMAIN_TOPIC_KINDS, AuditEventData, AuditEventRejected, EventData
 from meshplane.common.kit.config import ServiceConfig, ServiceSettings, env_prefix
 from meshplane.common.kit.handlers import Handlers
@@ -40,7 +41,7 @@ from meshplane.common.telemetry import ServiceMetrics
 if TYPE_CHECKING:
     from meshplane.common.kit.app import ServiceApp
 
-__all__ = ["ServiceSpec", "Subscription"]
+__all__ = ["ServiceParts", "ServiceSpec", "Subscription"]
 
 _S = TypeVar("_S", bound=ServiceSettings)
 _D = TypeVar("_D")
@@ -63,6 +64,17 @@ class Subscription(Generic[_D]):
 
 
 @dataclass(frozen=True)
+class ServiceParts(Generic[_S]):
+    """What the kit hands a service's ``dependencies`` function to build its service layer from."""
+
+    config: ServiceConfig[_S]
+    #: The gateway, instrumented (spans and metrics per request).
+    gateway: SnowflakePort
+    #: The catalog, rebuilt and followed; None unless the spec asks for it.
+    catalog: CatalogSource | None
+
+
+@dataclass(frozen=True)
 class ServiceSpec(Generic[_S, _D]):
     """A service, declared once. See the module docstring."""
 
@@ -74,10 +86,14 @@ class ServiceSpec(Generic[_S, _D]):
     subscriptions: tuple[Subscription[_D], ...]
     #: The audit events its handlers emit (``event.rejected`` is every service's, added by the kit).
     emits: tuple[type[AuditEventData], ...]
-    #: Builds what the handlers share (the service layer) from the configuration and the gateway.
-    dependencies: Callable[[ServiceConfig[_S], SnowflakePort], _D]
+    #: Builds what the handlers share (the service layer) from the configuration, gateway and catalog.
+    dependencies: Callable[[ServiceParts[_S]], _D]
     #: Turns a failure (a permanent error, or an unexpected one retried in vain) into an audit event.
     on_failure: FailureAudit
+    #: ``read``: the service knows the products (the catalog is rebuilt before it consumes, and
+    #: caught up before each batch); ``write``: it is the catalog's writer (the provisioner), which
+    #: also makes sure the compacted topic exists.
+    catalog: Literal["none", "read", "write"] = "none"
 
     def __post_init__(self) -> None:
         expected = env_prefix(self.name)
@@ -140,11 +156,15 @@ class ServiceSpec(Generic[_S, _D]):
         *,
         sink: RecordSink | None = None,
         metrics: ServiceMetrics | None = None,
+        catalog: CatalogSource | None = None,
     ) -> ServiceApp[_D]:
-        """The composition root: broker, subscribers, producer, health server, lifespan."""
+        """The composition root: broker, subscribers, producer, catalog, health server, lifespan.
+
+        Tests pass a ``sink`` (no producer), ``metrics``, or a ``catalog`` (no reader of the topic).
+        """
         from meshplane.common.kit.app import create_app
 
-        return create_app(self, config, gateway, sink=sink, metrics=metrics)
+        return create_app(self, config, gateway, sink=sink, metrics=metrics, catalog=catalog)
 
     def asyncapi(self) -> dict[str, Any]:
         """The service's AsyncAPI 3 document, generated from this declaration."""

@@ -11,6 +11,7 @@ from meshplane.common.messaging.processing import (
     FailureAudit,
     Outcome,
     OutcomeStatus,
+    Publication,
     Work,
 )
 from meshplane.common.messaging.producer import Delivery, RecordingSink, RecordProducer, RecordSink
@@ -26,6 +27,7 @@ __all__ = [
     "FailureAudit",
     "Outcome",
     "OutcomeStatus",
+    "Publication",
     "RecordProducer",
     "RecordSink",
     "RecordingSink",

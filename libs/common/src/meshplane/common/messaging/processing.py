@@ -87,6 +87,7 @@ __all__ = [
     "FailureAudit",
     "Outcome",
     "OutcomeStatus",
+    "Publication",
     "Work",
 ]
 
@@ -138,16 +139,33 @@ class OutcomeStatus(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Publication:
+    """An event written with an audit event, in the same batch, before the input's offset is committed.
+
+    The provisioner writes each product's catalog entry this way; its id is derived like the audit
+    event's, so a replay writes the same record again.
+    """
+
+    topic: str
+    data: EventData
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """One audit event a work function asks to emit; ``action`` makes its id unique per input."""
+    """One audit event a work function asks to emit; ``action`` makes its id unique per input.
+
+    ``also``: events to write beside it (before it, so that whoever reads the audit event and then
+    the catalog finds the catalog already changed).
+    """
 
     action: str
     data: AuditEventData
     status: OutcomeStatus = OutcomeStatus.DONE
+    also: tuple[Publication, ...] = ()
 
     @classmethod
-    def done(cls, action: str, data: AuditEventData) -> Outcome:
-        return cls(action, data, OutcomeStatus.DONE)
+    def done(cls, action: str, data: AuditEventData, *, also: Sequence[Publication] = ()) -> Outcome:
+        return cls(action, data, OutcomeStatus.DONE, tuple(also))
 
     @classmethod
     def failed(cls, action: str, data: AuditEventData) -> Outcome:
@@ -210,6 +228,7 @@ class EventProcessor:
         work: Work,
         failed: FailureAudit,
         accepts: frozenset[str],
+        before_batch: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._service = service
         self._sink = sink
@@ -218,6 +237,7 @@ class EventProcessor:
         self._work = work
         self._failed = failed
         self._accepts = accepts
+        self._before_batch = before_batch
         # Input id -> content digest, most recent last; bounded, so only "where it can know".
         self._seen: collections.OrderedDict[str, str] = collections.OrderedDict()
         self._source = f"/meshplane/{service.name}"
@@ -230,6 +250,8 @@ class EventProcessor:
         batch may be committed.
         """
         deadline = time.monotonic() + time_budget
+        if self._before_batch is not None:
+            await self._before_batch()  # e.g. the catalog caught up with what other replicas wrote
         deliveries: list[Delivery] = []
         resume_at: dict[TopicPartition, int] = {}
         taken = 0
@@ -307,7 +329,11 @@ class EventProcessor:
                     outputs.append(self._dead_letter(record, HANDLER_ERROR, failure.reason))
                 outcome = self._failed(envelope, failure, context)
                 outcomes = [Outcome.failed(outcome.action, outcome.data)]
-            outputs.extend(self._audit_record(envelope, outcome, input_ref.digest) for outcome in outcomes)
+            for outcome in outcomes:
+                outputs.extend(
+                    self._publication(envelope, outcome, p, input_ref.digest) for p in outcome.also
+                )
+                outputs.append(self._audit_record(envelope, outcome, input_ref.digest))
             for outcome in outcomes:
                 self._metrics.audit_out.labels(type=outcome.data.EVENT_TYPE).inc()
             failed = any(outcome.status is OutcomeStatus.FAILED for outcome in outcomes)
@@ -371,6 +397,21 @@ class EventProcessor:
         self._seen.move_to_end(event_id)
         if len(self._seen) > SEEN_IDS:
             self._seen.popitem(last=False)
+
+    def _publication(
+        self, envelope: Envelope[EventData], outcome: Outcome, publication: Publication, digest: str | None
+    ) -> KafkaRecord:
+        return encode(
+            publication.data,
+            topic=publication.topic,
+            source=self._source,
+            event_id=derived_event_id(
+                envelope.id, f"{self._service.name}/{outcome.action}/{publication.topic}", digest
+            ),
+            correlation_id=envelope.chain_id,
+            causation_id=envelope.id,
+            extra_headers=inject_headers(),
+        )
 
     def _audit_record(
         self, envelope: Envelope[EventData], outcome: Outcome, digest: str | None
