@@ -43,14 +43,12 @@ import cProfile
 import io
 import json
 import os
-import platform
 import pstats
 import secrets
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,7 +63,7 @@ from meshplane.common.settings import RetrySettings
 from meshplane.common.snowflake.gateway import SnowflakeGateway
 from meshplane.common.snowflake.ports import SnowflakePort
 from meshplane.devstack.bootstrap import bootstrap_provisioner
-from meshplane.devstack.kafka import ensure_topics, running_kafka
+from meshplane.devstack.kafka import broker_for_run, ensure_topics, machine
 from meshplane.devstack.snowlocal import running_snowlocal
 from meshplane.provisioner.provisioning import Provisioning
 from meshplane.provisioner.service import SERVICE
@@ -690,29 +688,15 @@ async def against_snowlocal(bootstrap: str, snowflake: dict[str, object]) -> dic
 # ---------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def kafka() -> Iterator[tuple[str, str]]:
-    from_env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
-    if from_env:
-        yield from_env, "KAFKA_BOOTSTRAP_SERVERS"
-        return
-    with running_kafka() as broker:
-        yield broker.bootstrap_servers, "own broker (meshplane.devstack.kafka.running_kafka)"
-
-
 def main() -> None:
     report: dict[str, Any] = {
         "what": (
             "provisioner throughput vs bare aiokafka loops (same run, same records), Snowflake round trips "
             "per event and publish-to-audit latency against snowlocal"
         ),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
     }
-    with kafka() as (bootstrap, which):
+    with broker_for_run() as (bootstrap, which):
         report["kafka"] = which
         report["throughput"] = asyncio.run(throughput(bootstrap))
         with running_snowlocal() as endpoint:

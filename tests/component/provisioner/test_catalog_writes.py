@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-import pytest
-from faststream.kafka import TestKafkaBroker
 from open_data_contract_standard.model import CustomProperty, OpenDataContractStandard
 
 from meshplane.common.catalog import entries
@@ -16,68 +11,20 @@ from meshplane.common.events import (
     AuditProductProvisioningFailed,
     CatalogEntry,
     KafkaRecord,
-    ProductCreated,
     ProductRetired,
     decode,
-    domain_topic,
     encode,
     read_contract,
 )
-from meshplane.common.kit import ServiceApp
 from meshplane.common.messaging import RecordingSink
-from meshplane.provisioner.provisioning import Provisioning
 from meshplane.provisioner.service import SERVICE
+from tests.component.provisioner.support import EXAMPLES, ProvisionerApp, contract, created, deliver
 from tests.fakes import RecordingGateway, StaticCatalog
-
-EXAMPLES = Path(__file__).parents[3] / "examples"
-
-
-def contract(**changes: Any) -> OpenDataContractStandard:
-    odcs = OpenDataContractStandard.from_file(str(EXAMPLES / "sales-orders.odcs.yaml"))
-    return odcs.model_copy(update=changes)
 
 
 def with_inputs(odcs: OpenDataContractStandard, *inputs: str) -> OpenDataContractStandard:
     extra = [CustomProperty(property="inputs", value=list(inputs))]
     return odcs.model_copy(update={"customProperties": [*(odcs.customProperties or []), *extra]})
-
-
-def created(odcs: OpenDataContractStandard) -> KafkaRecord:
-    event = ProductCreated(contract=odcs)
-    return encode(event, topic=domain_topic(event.mesh.domain, "product"), source="/tests")
-
-
-async def deliver(service: ServiceApp[Provisioning], *records: KafkaRecord) -> None:
-    async with TestKafkaBroker(service.broker) as broker:
-        for record in records:
-            await broker.publish(
-                record.value,
-                topic=record.topic,
-                key=record.key,
-                headers={name: value.decode() for name, value in record.headers},
-            )
-
-
-@pytest.fixture
-def sink() -> RecordingSink:
-    return RecordingSink()
-
-
-@pytest.fixture
-def catalog() -> StaticCatalog:
-    return StaticCatalog()
-
-
-@pytest.fixture
-def gateway() -> RecordingGateway:
-    return RecordingGateway()
-
-
-@pytest.fixture
-def service(
-    gateway: RecordingGateway, sink: RecordingSink, catalog: StaticCatalog
-) -> ServiceApp[Provisioning]:
-    return SERVICE.create_app(SERVICE.test_config(), gateway, sink=sink, catalog=catalog)
 
 
 def entry_of(record: KafkaRecord) -> CatalogEntry:
@@ -87,7 +34,7 @@ def entry_of(record: KafkaRecord) -> CatalogEntry:
 
 
 async def test_a_provisioned_product_is_written_to_the_catalog_before_its_audit_event(
-    service: ServiceApp[Provisioning], sink: RecordingSink, catalog: StaticCatalog
+    service: ProvisionerApp, sink: RecordingSink, catalog: StaticCatalog
 ) -> None:
     record = created(contract())
     await deliver(service, record)
@@ -111,7 +58,7 @@ async def test_a_provisioned_product_is_written_to_the_catalog_before_its_audit_
 
 
 async def test_a_retired_version_stays_in_the_catalog_as_retired_beside_the_active_one(
-    service: ServiceApp[Provisioning], sink: RecordingSink
+    service: ProvisionerApp, sink: RecordingSink
 ) -> None:
     retire = encode(
         ProductRetired(domain="sales", product="orders", major=1), topic="mesh.sales.product", source="/t"
@@ -124,7 +71,7 @@ async def test_a_retired_version_stays_in_the_catalog_as_retired_beside_the_acti
 
 
 async def test_retiring_a_product_the_catalog_never_had_writes_no_entry(
-    service: ServiceApp[Provisioning], sink: RecordingSink
+    service: ProvisionerApp, sink: RecordingSink
 ) -> None:
     retire = encode(
         ProductRetired(domain="sales", product="ghost", major=1), topic="mesh.sales.product", source="/t"
@@ -135,7 +82,7 @@ async def test_retiring_a_product_the_catalog_never_had_writes_no_entry(
 
 
 async def test_an_input_missing_from_the_catalog_is_refused_with_the_reason_and_nothing_runs(
-    service: ServiceApp[Provisioning], sink: RecordingSink, gateway: RecordingGateway
+    service: ProvisionerApp, sink: RecordingSink, gateway: RecordingGateway
 ) -> None:
     await deliver(service, created(with_inputs(contract(), "marketing.campaigns")))
 

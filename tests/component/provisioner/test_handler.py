@@ -10,12 +10,9 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import pytest
 from aiokafka.errors import KafkaConnectionError
-from faststream.kafka import TestKafkaBroker
-from open_data_contract_standard.model import OpenDataContractStandard
 
 from meshplane.common.events import (
     AUDIT_TOPIC,
@@ -31,11 +28,9 @@ from meshplane.common.events import (
     content_digest,
     decode,
     derived_event_id,
-    domain_topic,
     encode,
 )
 from meshplane.common.events.audit import ServiceRef
-from meshplane.common.kit import ServiceApp
 from meshplane.common.messaging import (
     Delivery,
     EventContext,
@@ -51,52 +46,8 @@ from meshplane.common.telemetry import ServiceMetrics
 from meshplane.provisioner.handlers import handlers, provisioning_failed
 from meshplane.provisioner.plan import BreakingChange
 from meshplane.provisioner.provisioning import Provisioning
-from meshplane.provisioner.service import SERVICE
+from tests.component.provisioner.support import ProvisionerApp, contract, created, deliver
 from tests.fakes import RecordingGateway, StaticCatalog
-
-EXAMPLES = Path(__file__).parents[3] / "examples"
-
-ProvisionerApp = ServiceApp[Provisioning]
-
-
-def contract(name: str = "sales-orders", **changes: object) -> OpenDataContractStandard:
-    odcs = OpenDataContractStandard.from_file(str(EXAMPLES / f"{name}.odcs.yaml"))
-    return odcs.model_copy(update=changes)
-
-
-def created(
-    odcs: OpenDataContractStandard, *, topic: str | None = None, event_id: str | None = None
-) -> KafkaRecord:
-    event = ProductCreated(contract=odcs)
-    return encode(
-        event, topic=topic or domain_topic(event.mesh.domain, "product"), source="/tests", event_id=event_id
-    )
-
-
-@pytest.fixture
-def gateway() -> RecordingGateway:
-    return RecordingGateway()
-
-
-@pytest.fixture
-def sink() -> RecordingSink:
-    return RecordingSink()
-
-
-@pytest.fixture
-def service(gateway: RecordingGateway, sink: RecordingSink) -> ProvisionerApp:
-    return SERVICE.create_app(SERVICE.test_config(), gateway, sink=sink, catalog=StaticCatalog())
-
-
-async def deliver(service: ProvisionerApp, *records: KafkaRecord) -> None:
-    async with TestKafkaBroker(service.broker) as broker:
-        for record in records:
-            await broker.publish(
-                record.value,
-                topic=record.topic,
-                key=record.key,
-                headers={name: value.decode() for name, value in record.headers},
-            )
 
 
 async def test_a_new_domain_is_observed_then_provisioned_and_audited(

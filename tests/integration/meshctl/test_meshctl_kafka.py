@@ -299,3 +299,31 @@ def test_kafka_commands_fail_in_one_line_without_a_broker(command: list[str]) ->
     result = runner.invoke(app, [*command, "--bootstrap-servers", "127.0.0.1:1"])
     assert result.exit_code == 1
     assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_publish_takes_several_files_checks_them_all_first_and_starts_a_trace(
+    kafka_bootstrap_servers: str, tmp_path: Path
+) -> None:
+    first, second = contract_in_domain(tmp_path, f"t{run_id()}"), contract_in_domain(tmp_path, f"t{run_id()}")
+    broken = tmp_path / "broken.odcs.yaml"
+    broken.write_text("apiVersion: v3.1.0\nkind: DataContract\n", encoding="utf-8")
+
+    refused = runner.invoke(
+        app, ["publish", str(first), str(broken), "--bootstrap-servers", kafka_bootstrap_servers]
+    )
+    assert refused.exit_code == 1
+    assert str(broken) in refused.stderr
+    assert refused.stdout == ""  # nothing was published, not even the valid first file
+
+    result = runner.invoke(
+        app, ["publish", str(first), str(second), "--bootstrap-servers", kafka_bootstrap_servers]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    for line, path in zip(lines, (first, second), strict=True):
+        topic, partition, offset, _ = published(line)
+        assert topic == domain_topic(path.stem.split("-")[0], "product")
+        record = asyncio.run(read_one(kafka_bootstrap_servers, topic, partition, offset))
+        traceparent = (record.header("traceparent") or b"").decode()
+        assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}", traceparent), traceparent

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -284,3 +285,19 @@ async def ensure_topics(bootstrap: str, *topics: str, partitions: int = 1) -> No
                 await admin.create_topics(missing)
     finally:
         await admin.close()
+
+
+@contextmanager
+def broker_for_run() -> Iterator[tuple[str, str]]:
+    """``KAFKA_BOOTSTRAP_SERVERS`` when set, else a fresh broker for the block: (bootstrap, which one)."""
+    from_env = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
+    if from_env:
+        yield from_env, "KAFKA_BOOTSTRAP_SERVERS"
+        return
+    with running_kafka() as broker:
+        yield broker.bootstrap_servers, "own broker (meshplane.devstack.kafka.running_kafka)"
+
+
+def machine() -> dict[str, object]:
+    """What a benchmark ran on, for its results file."""
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}

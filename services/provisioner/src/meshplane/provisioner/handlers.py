@@ -28,8 +28,13 @@ from meshplane.common.events import (
 from meshplane.common.kit import Handlers
 from meshplane.common.layout import product_layout
 from meshplane.common.messaging import EventContext, Failure, Outcome
-from meshplane.provisioner.plan import plan_product_created, plan_product_retired, plan_product_updated
-from meshplane.provisioner.provisioning import Applied, Provisioning
+from meshplane.provisioner.plan import (
+    ContractPlanner,
+    plan_product_created,
+    plan_product_retired,
+    plan_product_updated,
+)
+from meshplane.provisioner.provisioning import Provisioning
 
 __all__ = ["handlers", "provisioning_failed"]
 
@@ -39,32 +44,14 @@ handlers: Handlers[Provisioning] = Handlers()
 @handlers.on(ProductCreated)
 async def product_created(event: ProductCreated, svc: Provisioning, context: EventContext) -> Outcome:
     """Everything the product needs; its domain's setup too, the first time."""
-    contract = event.mesh
-    svc.check_inputs(contract)
-    applied = await svc.apply(
-        contract.domain,
-        contract.product,
-        contract.major,
-        lambda observed: plan_product_created(contract, observed, service_role=svc.service_role),
-        context.query_tag,
-    )
-    return _provisioned(event, svc, applied, context)
+    return await _provision(event, svc, context, plan_product_created, observe_first=False)
 
 
 @handlers.on(ProductUpdated)
 async def product_updated(event: ProductUpdated, svc: Provisioning, context: EventContext) -> Outcome:
     """What the contract added; refused (BreakingChange) if it would break readers."""
-    contract = event.mesh
-    svc.check_inputs(contract)
-    applied = await svc.apply(
-        contract.domain,
-        contract.product,
-        contract.major,
-        lambda observed: plan_product_updated(contract, observed, service_role=svc.service_role),
-        context.query_tag,
-        observe_first=True,  # the plan compares the product's columns with the contract's
-    )
-    return _provisioned(event, svc, applied, context)
+    # Observed even in a known domain: the plan compares the product's columns with the contract's.
+    return await _provision(event, svc, context, plan_product_updated, observe_first=True)
 
 
 @handlers.on(ProductRetired)
@@ -99,10 +86,24 @@ async def product_retired(event: ProductRetired, svc: Provisioning, context: Eve
     return Outcome.done("retired", audit, also=[svc.catalogued(entry)])
 
 
-def _provisioned(
-    event: ProductContractEvent, svc: Provisioning, applied: Applied, context: EventContext
+async def _provision(
+    event: ProductContractEvent,
+    svc: Provisioning,
+    context: EventContext,
+    planner: ContractPlanner,
+    *,
+    observe_first: bool,
 ) -> Outcome:
     contract = event.mesh
+    svc.check_inputs(contract)
+    applied = await svc.apply(
+        contract.domain,
+        contract.product,
+        contract.major,
+        lambda observed: planner(contract, observed, service_role=svc.service_role),
+        context.query_tag,
+        observe_first=observe_first,
+    )
     layout = product_layout(contract.domain, contract.product, contract.major)
     audit = AuditProductProvisioned(
         service=context.service,

@@ -34,7 +34,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from meshplane.common.errors import PermanentError
 from meshplane.common.events.contract import CLASSIFICATIONS, MeshContract, OutputPort
@@ -79,6 +79,7 @@ __all__ = [
     "AUTO_SUSPEND_SECONDS",
     "MASKED_STRING",
     "BreakingChange",
+    "ContractPlanner",
     "plan_product_created",
     "plan_product_retired",
     "plan_product_updated",
@@ -312,6 +313,12 @@ def _plan(
 def plan_product_created(contract: MeshContract, observed: Observed, *, service_role: str) -> Plan:
     """Everything a product needs; with the domain's setup in front when the domain is not ready."""
     return _plan(contract, observed, service_role, "product.created", {})
+
+
+class ContractPlanner(Protocol):
+    """The shape of :func:`plan_product_created` and :func:`plan_product_updated`."""
+
+    def __call__(self, contract: MeshContract, observed: Observed, *, service_role: str) -> Plan: ...
 
 
 # -- updates -------------------------------------------------------------------------------------

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from meshplane.common.events import (
     AUDIT_TOPIC,
     CATALOG_TOPIC,
+    EventData,
     KafkaRecord,
     ProductCreated,
     ProductRetired,
@@ -27,7 +29,8 @@ from meshplane.common.events import (
     domain_topic,
     encode,
 )
-from meshplane.meshctl import SOURCE, docs
+from meshplane.common.telemetry import configure_tracing, get_tracer, inject_headers
+from meshplane.meshctl import SOURCE, __version__, docs
 from meshplane.meshctl.catalog import describe_entry, load_catalog, one_line, require
 from meshplane.meshctl.contracts import describe, load_contract, one_line_validation_error
 from meshplane.meshctl.errors import MeshctlError
@@ -122,23 +125,47 @@ def validate(file: ContractFile) -> None:
         typer.echo(f"ok: {describe(loaded.mesh)}")
 
 
+def _publish(data: EventData, *, topic: str, source: str, bootstrap_servers: str) -> None:
+    """Produce ``data`` inside a PRODUCER span whose context travels in the record's ``traceparent``,
+    so a trace starts at the publisher, not at the first service."""
+    provider = configure_tracing(SOURCE.strip("/"), __version__)
+    with get_tracer().start_as_current_span(
+        f"publish {data.EVENT_TYPE}",
+        kind=SpanKind.PRODUCER,
+        attributes={"messaging.system": "kafka", "messaging.destination.name": topic},
+    ):
+        record = encode(data, topic=topic, source=source, extra_headers=inject_headers())
+        written = asyncio.run(produce(record, bootstrap_servers=bootstrap_servers))
+    provider.force_flush()  # a short-lived CLI: export the span (if a collector is set) before exiting
+    _published(written, _event_id(record))
+
+
 @app.command()
 def publish(
-    file: ContractFile,
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="FILE...",
+            help="ODCS v3 data contracts, YAML or JSON; all are checked before any is published.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ],
     event: Annotated[
         ContractEvent, typer.Option("--event", help="Publish as product.created or product.updated.")
     ] = ContractEvent.created,
     bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP,
     source: Source = SOURCE,
 ) -> None:
-    """Validate a data contract and publish it on its domain's topic (mesh.<domain>.product)."""
+    """Validate data contracts and publish each on its domain's topic (mesh.<domain>.product), in order."""
     with _one_line_errors():
-        loaded = load_contract(file)
+        loaded = [load_contract(file) for file in files]  # each error names its file
         model = ProductCreated if event is ContractEvent.created else ProductUpdated
-        data = model(contract=loaded.odcs)
-        record = encode(data, topic=domain_topic(loaded.mesh.domain, "product"), source=source)
-        written = asyncio.run(produce(record, bootstrap_servers=bootstrap_servers))
-        _published(written, _event_id(record))
+        for contract in loaded:
+            topic = domain_topic(contract.mesh.domain, "product")
+            _publish(
+                model(contract=contract.odcs), topic=topic, source=source, bootstrap_servers=bootstrap_servers
+            )
 
 
 @app.command()
@@ -156,9 +183,9 @@ def retire(
             data = ProductRetired(domain=domain, product=product, major=major, reason=reason)
         except ValidationError as exc:
             raise MeshctlError(one_line_validation_error(exc, prefix="not a valid retirement: ")) from None
-        record = encode(data, topic=domain_topic(domain, "product"), source=source)
-        written = asyncio.run(produce(record, bootstrap_servers=bootstrap_servers))
-        _published(written, _event_id(record))
+        _publish(
+            data, topic=domain_topic(domain, "product"), source=source, bootstrap_servers=bootstrap_servers
+        )
 
 
 async def _tail(topic: str, bootstrap_servers: str, *, follow: bool, from_beginning: bool) -> None:

@@ -5,6 +5,9 @@ Publishers describe a product with the Open Data Contract Standard (ODCS v3, the
 and free text — so :func:`read_contract` is where the mesh says what it needs from one and refuses
 what it cannot safely act on, before any SQL exists:
 
+* ``apiVersion``: an ODCS v3 version (``v3.0.0`` … ``v3.2.0``), and a document of that version's form:
+  ``team`` as an object (with a ``name``) appeared in v3.1.0, so a v3.0.x contract lists its team
+  members, and v3.0.x requires ``status`` (the official schemas of each version say so);
 * ``domain`` and ``dataProduct``: lower-case names (:mod:`meshplane.common.events.names`);
 * ``version``: semantic version ``MAJOR.MINOR.PATCH`` — the major version names the product's schema;
 * ``id``: the contract's id; ``team``: the owner (a team name, or the member whose role is ``owner``);
@@ -110,6 +113,10 @@ _VARCHAR_MAX: Final = 16_777_216
 #: The largest monthly budget a contract may ask for. A million credits a month for one product is
 #: beyond any real account's spend; anything above it is a typo or an attempt to switch the guard off.
 MAX_MONTHLY_CREDITS: Final = 1_000_000
+#: The ODCS versions the mesh reads (``open-data-contract-standard``'s models are v3.2.0, which reads
+#: the earlier v3 forms too); v3.0.x differs in the form of ``team`` and in requiring ``status``.
+ODCS_VERSIONS: Final = ("v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0", "v3.2.0")
+_ODCS_V3_0: Final = frozenset({"v3.0.0", "v3.0.1", "v3.0.2"})
 #: A product built from more inputs than this is not a product but a warehouse dump.
 MAX_INPUTS: Final = 100
 
@@ -296,8 +303,27 @@ def _inputs(odcs: OpenDataContractStandard, own_id: str) -> tuple[str, ...]:
     return tuple(inputs)
 
 
+def _check_version(odcs: OpenDataContractStandard) -> None:
+    declared = odcs.apiVersion
+    if declared not in ODCS_VERSIONS:
+        raise ContractError(
+            "apiVersion",
+            f"{str(declared)[:40]!a} is not an ODCS v3 version the mesh reads ({', '.join(ODCS_VERSIONS)})",
+        )
+    if declared in _ODCS_V3_0:
+        if isinstance(odcs.team, Team):
+            raise ContractError(
+                "team",
+                f"team as an object is ODCS v3.1.0 and later, but the contract declares {declared}: declare "
+                "apiVersion v3.1.0 or later, or list the team's members",
+            )
+        if not odcs.status:
+            raise ContractError("status", f"ODCS {declared} requires a status")
+
+
 def read_contract(odcs: OpenDataContractStandard) -> MeshContract:
     """Read an ODCS contract into the mesh's terms, or raise :class:`ContractError` saying why not."""
+    _check_version(odcs)
     domain, product = odcs.domain, odcs.dataProduct
     if not domain or not is_mesh_name(domain):
         raise ContractError(
