@@ -4,8 +4,10 @@
    else starts a broker and a snowlocal of its own on free ports;
 2. bootstraps the provisioner's least-privilege identity (deploy/snowflake/bootstrap.sql);
 3. starts the provisioner (its real entry point, as a container would) and waits for /readyz;
-4. publishes the examples with `meshctl publish` (sales.orders has PII; marketing.campaigns none);
-5. waits for their audit events and prints the audit timeline with `meshctl audit tail`;
+4. publishes the examples with `meshctl publish` (sales.orders has PII; marketing.campaigns none),
+   then a product built from both (marketing.campaign_revenue, its lineage in `inputs`);
+5. waits for their audit events and prints the audit timeline with `meshctl audit tail`, the
+   catalog with `meshctl catalog list` and the new product's lineage with `meshctl lineage`;
 6. shows the Snowflake objects and grants that now exist;
 7. reads sales.orders' PII columns clear as a sales engineer and masked as a marketing analyst;
 8. stops the provisioner (SIGTERM: it finishes its event and commits) and whatever it started.
@@ -23,6 +25,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import snowflake.connector
+import yaml
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
@@ -85,6 +88,22 @@ def wait_ready(port: int, provisioner: subprocess.Popen[bytes], log: Path) -> No
         except OSError:
             time.sleep(0.5)
     raise SystemExit("the provisioner did not become ready within 60 s")
+
+
+def derived_contract(path: Path) -> Path:
+    """marketing.campaign_revenue: the campaigns contract under another name, built from both examples."""
+    document = yaml.safe_load(EXAMPLES[1].read_text(encoding="utf-8"))
+    document.update(
+        id="5f0a7c1e-2b6d-4a8e-9c3f-1d2e3f4a5b6c",
+        name="Campaign revenue",
+        dataProduct="campaign_revenue",
+        description={"purpose": "Revenue per campaign: campaigns joined with the orders they brought."},
+    )
+    document["customProperties"].append(
+        {"property": "inputs", "value": ["sales.orders", "marketing.campaigns"]}
+    )
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
 
 
 async def create_topics(bootstrap: str) -> None:
@@ -231,15 +250,23 @@ def main() -> None:
             wait_ready(http_port, provisioner, log)
 
             say("publish the example contracts (meshctl publish)")
-            ids = set()
-            for example in EXAMPLES:
-                out = meshctl("publish", str(example), env=env).strip()
-                print(f"   {example.name}: {out}")
-                ids.add(out.rsplit("ce_id=", 1)[1].split()[0])
-            asyncio.run(wait_for_audit(bootstrap, ids))
+            out = meshctl("publish", *(str(example) for example in EXAMPLES), env=env).strip()
+            print("\n".join(f"   {line}" for line in out.splitlines()))
+            asyncio.run(wait_for_audit(bootstrap, {line.rsplit("ce_id=", 1)[1] for line in out.splitlines()}))
+
+            say("publish a product built from both (its inputs must be in the catalog)")
+            derived = derived_contract(log.parent / "demo-campaign-revenue.odcs.yaml")
+            out = meshctl("publish", str(derived), env=env).strip()
+            print(f"   {derived.name}: {out}")
+            asyncio.run(wait_for_audit(bootstrap, {out.rsplit("ce_id=", 1)[1]}))
 
             say("the audit timeline (meshctl audit tail)")
             print(meshctl("audit", "tail", env=env).rstrip())
+            say("the catalog (meshctl catalog list; compacted topic mesh.catalog)")
+            print("\n".join(f"   {line}" for line in meshctl("catalog", "list", env=env).splitlines()))
+            say("lineage (meshctl lineage marketing.campaign_revenue, then --mermaid)")
+            print(meshctl("lineage", "marketing.campaign_revenue", env=env).rstrip())
+            print(meshctl("lineage", "marketing.campaign_revenue", "--mermaid", env=env).rstrip())
 
             with snowflake.connector.connect(**endpoint.connect_kwargs()) as admin:
                 show_objects(admin)
