@@ -246,3 +246,22 @@ def test_the_query_tag_is_set_in_the_session(gateway: SnowflakeGateway) -> None:
     gateway.execute_blocking(Plan.of("tagged", Statement("SELECT 1")), tag)
     rows = gateway.query_blocking(Statement("SHOW PARAMETERS LIKE 'QUERY_TAG' IN SESSION"))
     assert [(row["key"], row["value"]) for row in rows] == [("QUERY_TAG", tag)]
+
+
+def test_after_creating_a_warehouse_the_session_is_back_on_its_own(gateway: SnowflakeGateway) -> None:
+    other = name("GW_DOMAIN_WH")
+    gateway.execute_blocking(
+        Plan.of(
+            "a domain's warehouse",
+            Statement(
+                f"CREATE WAREHOUSE IF NOT EXISTS {quote_identifier(other)} WAREHOUSE_SIZE = XSMALL "
+                "INITIALLY_SUSPENDED = TRUE"
+            ),
+            Statement("SELECT 1 AS ONE"),
+        ),
+        "gateway-tests/warehouse",
+    )
+    # Snowflake made the new warehouse the session's current one; the gateway switched back, so
+    # the service's next work does not run (nor bill) on a domain's warehouse.
+    (row,) = gateway.query_blocking(Statement("SELECT CURRENT_WAREHOUSE() AS WH"))
+    assert row["WH"] == WAREHOUSE

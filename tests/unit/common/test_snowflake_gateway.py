@@ -387,3 +387,41 @@ async def test_async_calls_share_the_connection_one_at_a_time(server: FakeServer
     assert rows == ({"status": "Statement executed successfully."},)
     await gateway.aclose()
     assert server.connections[0].closed
+
+
+def domain_warehouse_plan() -> Plan:
+    return Plan.of(
+        "a domain's warehouse",
+        Statement(
+            'CREATE WAREHOUSE IF NOT EXISTS "SALES_WH" WAREHOUSE_SIZE = XSMALL INITIALLY_SUSPENDED = TRUE'
+        ),
+        Statement('GRANT OWNERSHIP ON WAREHOUSE "SALES_WH" TO ROLE "SALES_ADMIN" COPY CURRENT GRANTS'),
+    )
+
+
+def test_a_plan_that_creates_a_warehouse_switches_the_session_back_to_the_services_own(
+    server: FakeServer, gateway: SnowflakeGateway
+) -> None:
+    result = gateway.execute_blocking(domain_warehouse_plan(), "evt-1")
+    (request,) = server.requests
+    assert request.statements[-1] == 'USE WAREHOUSE "MESH_WH"'  # in the same request, last
+    assert request.num_statements == 4  # the tag, the plan's two, the switch back
+    assert [r.statement for r in result.results] == list(
+        domain_warehouse_plan()
+    )  # the switch is not the plan's
+
+
+def test_if_the_switch_back_never_ran_the_next_plan_switches_first(
+    server: FakeServer, gateway: SnowflakeGateway
+) -> None:
+    grant = 'GRANT OWNERSHIP ON WAREHOUSE "SALES_WH" TO ROLE "SALES_ADMIN" COPY CURRENT GRANTS'
+    server.failures[grant] = ce.ProgrammingError(msg="Insufficient privileges", errno=3001, sqlstate="42501")
+    with pytest.raises(PermanentSnowflakeError) as caught:
+        gateway.execute_blocking(domain_warehouse_plan(), "evt-1")
+    assert caught.value.statement_index is None or caught.value.statement_index < 2
+
+    gateway.execute_blocking(three_statements(), "evt-2")
+    statements = server.requests[-1].statements
+    assert statements[:2] == ["ALTER SESSION SET QUERY_TAG = %(s0_query_tag)s", 'USE WAREHOUSE "MESH_WH"']
+    gateway.execute_blocking(three_statements(), "evt-2")
+    assert 'USE WAREHOUSE "MESH_WH"' not in server.requests[-1].statements  # certain again

@@ -58,6 +58,7 @@ from meshplane.common.snowflake.errors import (
     SnowflakeGatewayError,
     classify_fields,
 )
+from meshplane.common.snowflake.identifiers import quote_identifier
 from meshplane.common.snowflake.results import PlanResult, Row, StatementResult
 from meshplane.common.snowflake.settings import SnowflakeSettings
 from meshplane.common.snowflake.statements import (
@@ -81,6 +82,12 @@ _FORMATTED_PREFIX_RE: Final = re.compile(r"\A\d{6,}(?: \(\S+\))?: ")
 # Statements that change the session behind the gateway's back: the gateway keeps track of the
 # session's QUERY_TAG and relies on the session's role, warehouse and database from the settings.
 _SESSION_CHANGING_RE: Final = re.compile(r"\A\s*(?:ALTER\s+SESSION|USE)\b", re.IGNORECASE | re.ASCII)
+# A warehouse created in a session becomes its current warehouse ("the warehouse is set as the
+# current warehouse for the session", https://docs.snowflake.com/en/sql-reference/sql/create-warehouse ,
+# usage notes), so the service's later work would run, and bill, on a domain's warehouse.
+_CREATES_WAREHOUSE_RE: Final = re.compile(
+    r"\A\s*CREATE\s+(?:OR\s+REPLACE\s+)?WAREHOUSE\b", re.IGNORECASE | re.ASCII
+)
 
 
 class _Cursor(Protocol):
@@ -180,6 +187,10 @@ class SnowflakeGateway:
         # The QUERY_TAG the session holds, or None when not known (no session yet, or a request
         # failed and may or may not have set it): then the next call sets it again.
         self._session_tag: str | None = None
+        # True when a request that created a warehouse failed before it could switch the session
+        # back to the service's own: the next plan switches first.
+        self._warehouse_uncertain = False
+        self._use_own_warehouse = Statement(f"USE WAREHOUSE {quote_identifier(settings.warehouse)}")
         # The thread lock makes the connection single-user for blocking callers; the asyncio lock
         # queues async callers on the event loop instead of parking worker threads on the thread lock.
         self._lock = threading.Lock()
@@ -259,6 +270,7 @@ class SnowflakeGateway:
     def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None
         self._session_tag = None
+        self._warehouse_uncertain = False  # a new session starts on the configured warehouse
         if connection is not None:
             try:
                 connection.close()
@@ -298,15 +310,28 @@ class SnowflakeGateway:
         self, connection: _Connection, plan: Plan, tag_statement: Statement, query_tag: str
     ) -> PlanResult:
         statements = list(plan.statements)
-        offset = 0
+        prefix: list[Statement] = []
         if self._session_tag != query_tag:
-            statements.insert(0, tag_statement)
-            offset = 1
-        outcomes = self._run_request(connection, render_request(statements), offset)
+            prefix.append(tag_statement)
+        if self._warehouse_uncertain:
+            prefix.append(self._use_own_warehouse)
+        suffix: list[Statement] = []
+        if any(_CREATES_WAREHOUSE_RE.match(statement.sql) for statement in statements):
+            # Back to the service's own warehouse in the same request; if the request fails
+            # before it gets there, the next one switches first.
+            suffix.append(self._use_own_warehouse)
+            self._warehouse_uncertain = True
+        offset = len(prefix)
+        outcomes = self._run_request(
+            connection, render_request(prefix + statements + suffix), offset, len(statements)
+        )
         self._session_tag = query_tag
+        self._warehouse_uncertain = False
         results = tuple(
             StatementResult(statement, query_id, rowcount, rows)
-            for statement, (query_id, rowcount, rows) in zip(plan.statements, outcomes[offset:], strict=True)
+            for statement, (query_id, rowcount, rows) in zip(
+                plan.statements, outcomes[offset : offset + len(statements)], strict=True
+            )
         )
         return PlanResult(plan, query_tag, results, round_trips=1)
 
@@ -318,25 +343,29 @@ class SnowflakeGateway:
         query_tag: str | None,
     ) -> tuple[Row, ...]:
         if tag_statement is not None and self._session_tag != query_tag:
-            self._run_request(connection, render_request([tag_statement]), offset=1)
+            self._run_request(connection, render_request([tag_statement]), offset=1, size=0)
             self._session_tag = query_tag
-        ((_query_id, _rowcount, rows),) = self._run_request(connection, render_request([statement]), offset=0)
+        ((_query_id, _rowcount, rows),) = self._run_request(
+            connection, render_request([statement]), offset=0, size=1
+        )
         return rows
 
     def _run_request(
-        self, connection: _Connection, request: RenderedRequest, offset: int
+        self, connection: _Connection, request: RenderedRequest, offset: int, size: int
     ) -> list[tuple[str | None, int | None, tuple[Row, ...]]]:
         """Send one request and collect each statement's (query id, row count, rows), in order.
 
-        ``offset`` is how many statements the gateway put in front of the caller's, so that an
-        error names the statement by its position in the caller's plan.
+        ``offset`` is how many statements the gateway put in front of the caller's ``size``
+        statements (it may put some after them too), so that an error names the statement by its
+        position in the caller's plan.
         """
         count = request.statement_count
 
         def failed(exc: BaseException, request_index: int | None) -> SnowflakeGatewayError:
             # Any failure leaves the session's tag uncertain: set it again next time.
             self._session_tag = None
-            index = None if request_index is None or request_index < offset else request_index - offset
+            inside = request_index is not None and offset <= request_index < offset + size
+            index = request_index - offset if inside and request_index is not None else None
             return classify(exc, statement_index=index)
 
         cursor = connection.cursor()
