@@ -640,9 +640,11 @@ async def against_snowlocal(bootstrap: str, snowflake: dict[str, object]) -> dic
                 for domain in domains:
                     record = created(domain, product)
                     before = metric(service, "meshplane_snowflake_round_trips_total")
+                    http_before = metric(service, "meshplane_snowflake_http_requests_total")
                     await publish_all(bootstrap, [record])
                     await tail.wait_for({event_id(record)}, within=120)
                     after = metric(service, "meshplane_snowflake_round_trips_total")
+                    http_after = metric(service, "meshplane_snowflake_http_requests_total")
                     audit = decode(tail.seen[event_id(record)][1])
                     data = audit.data
                     cases[kind].append(
@@ -650,20 +652,26 @@ async def against_snowlocal(bootstrap: str, snowflake: dict[str, object]) -> dic
                             "type": audit.type,
                             "round_trips_audit": getattr(data, "round_trips", None),
                             "round_trips_counter": after - before,
+                            "http_requests_audit": getattr(data, "http_requests", None),
+                            "http_requests_counter": http_after - http_before,
                             "domain_created": getattr(data, "domain_created", None),
                             "statements": len(getattr(data, "statements", ())),
                         }
                     )
             report["round_trips"] = {
                 "how": (
-                    "one event at a time with the real gateway as the bootstrap user; round_trips from the "
-                    "audit event, counter = delta of meshplane_snowflake_round_trips_total around the event"
+                    "one event at a time with the real gateway as the bootstrap user; round_trips (requests "
+                    "that ran SQL) and http_requests (those and the statement results fetched) from the "
+                    "audit event, counters = deltas of meshplane_snowflake_round_trips_total and "
+                    "meshplane_snowflake_http_requests_total around the event"
                 ),
                 **{
                     kind: {
                         "events": len(rows),
                         "round_trips_audit": sorted({r["round_trips_audit"] for r in rows}),
                         "round_trips_counter": sorted({r["round_trips_counter"] for r in rows}),
+                        "http_requests_audit": sorted({r["http_requests_audit"] for r in rows}),
+                        "http_requests_counter": sorted({r["http_requests_counter"] for r in rows}),
                         "domain_created": sorted({r["domain_created"] for r in rows}),
                         "statements_per_plan": sorted({r["statements"] for r in rows}),
                         "audit_types": sorted({r["type"] for r in rows}),
@@ -713,7 +721,9 @@ def main() -> None:
         f"bare batched {t['rates_events_per_s']['bare_batched']}/s (ratio "
         f"{t['ratio_provisioner_to_bare_batched']})\n"
         f"round trips: new domain {s['round_trips']['new_domain']['round_trips_audit']}, existing "
-        f"{s['round_trips']['existing_domain']['round_trips_audit']}\n"
+        f"{s['round_trips']['existing_domain']['round_trips_audit']}; HTTP requests: new domain "
+        f"{s['round_trips']['new_domain']['http_requests_audit']}, existing "
+        f"{s['round_trips']['existing_domain']['http_requests_audit']}\n"
         f"latency at {s['latency']['target_rate']}/s: p50 {s['latency']['p50_ms']} ms, p99 "
         f"{s['latency']['p99_ms']} ms, max {s['latency']['max_ms']} ms (n={s['latency']['count']}); at "
         f"{s['latency_below_capacity']['target_rate']}/s: p50 {s['latency_below_capacity']['p50_ms']} ms, "

@@ -20,6 +20,25 @@ from meshplane.common.snowflake.statements import Plan, Statement
 RowsFor = Callable[[Statement], tuple[Row, ...]]
 
 
+def _reads_only(plan: Plan) -> bool:
+    return all(statement.sql.startswith(("SHOW", "DESCRIBE")) for statement in plan)
+
+
+def requests(plan: Plan) -> int:
+    """Requests that ran SQL for ``plan`` in the real gateway: one per read of a reads-only plan,
+    else one (a multi-statement request)."""
+    return len(plan) if _reads_only(plan) else min(len(plan), 1)
+
+
+def http_requests(plan: Plan) -> int:
+    """What the real gateway's requests for ``plan`` cost (the session's tag taken as set): a
+    reads-only plan, one request per read; else the request, the first result (the connector
+    fetches it), then each later read's result."""
+    if _reads_only(plan) or len(plan) <= 1:
+        return len(plan)
+    return 2 + sum(1 for statement in tuple(plan)[1:] if statement.sql.startswith(("SHOW", "SELECT")))
+
+
 def no_rows(_statement: Statement) -> tuple[Row, ...]:
     return ()
 
@@ -47,7 +66,13 @@ class RecordingGateway:
             )
             for s in plan
         )
-        return PlanResult(plan=plan, query_tag=query_tag, results=results, round_trips=1)
+        return PlanResult(
+            plan=plan,
+            query_tag=query_tag,
+            results=results,
+            round_trips=requests(plan),
+            http_requests=http_requests(plan),
+        )
 
     async def query(self, statement: Statement, query_tag: str | None = None) -> tuple[Row, ...]:
         self.queries.append(statement)

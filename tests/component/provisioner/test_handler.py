@@ -69,7 +69,8 @@ async def test_a_new_domain_is_observed_then_provisioned_and_audited(
     assert envelope.correlation_id == input_id
     assert audit.key == b"sales.orders"
     assert envelope.data.domain_created is True
-    assert envelope.data.round_trips == 2
+    assert envelope.data.round_trips == 4  # three SHOW requests (no warehouse), then the plan
+    assert envelope.data.http_requests == 5  # the plan's request and the one result fetched with it
     assert len(envelope.data.statements) == len(provisioning[0])
     assert all(s.query_id for s in envelope.data.statements)
     tag = json.loads(provisioning[1])
@@ -90,6 +91,7 @@ async def test_a_product_in_a_known_domain_costs_one_round_trip(
     second = decode(sink.on(AUDIT_TOPIC)[1]).data
     assert isinstance(second, AuditProductProvisioned)
     assert second.round_trips == 1
+    assert second.http_requests == 2
     assert second.domain_created is False
     assert second.schema_name.startswith("RETURNS")
 
@@ -279,7 +281,7 @@ async def test_a_remembered_domain_that_is_gone_is_observed_and_planned_again(
     second = decode(sink.on(AUDIT_TOPIC)[1]).data
     assert isinstance(second, AuditProductProvisioned)
     assert second.domain_created is True
-    assert second.round_trips == 3  # the failed plan, SHOW, the plan
+    assert second.round_trips == 5  # the failed plan, three SHOW, the plan
 
 
 async def test_a_retired_product_loses_its_reader_role_and_is_audited(

@@ -23,15 +23,26 @@ def provisioner_settings(snowlocal_endpoint: SnowlocalEndpoint) -> SnowflakeSett
 
 
 class CountingConnect:
-    """Wraps ``snowflake.connector.connect`` and counts the requests (``cursor.execute`` calls)."""
+    """Wraps ``snowflake.connector.connect``; counts the requests that run SQL (``cursor.execute``
+    calls) and every HTTP request the connector sends through its REST client after login."""
 
     def __init__(self) -> None:
         self.requests = 0
+        self.http = 0
 
     def __call__(self, **kwargs: Any) -> Any:
         connection = snowflake.connector.connect(**kwargs)
         counter = self
         original = connection.cursor
+        rest = connection.rest
+        assert rest is not None
+        rest_request = rest.request
+
+        def counted_request(*args: Any, **kw: Any) -> Any:
+            counter.http += 1
+            return rest_request(*args, **kw)
+
+        rest.request = counted_request  # type: ignore[method-assign]
 
         def cursor(*args: Any, **kw: Any) -> Any:
             cur = original(*args, **kw)

@@ -14,6 +14,7 @@ import pytest
 from meshplane.common.layout import DOMAIN_READY_MARKER
 from meshplane.common.snowflake.errors import PermanentSnowflakeError
 from meshplane.common.snowflake.gateway import SnowflakeGateway
+from meshplane.common.snowflake.results import PlanResult
 from meshplane.common.snowflake.settings import SnowflakeSettings
 from meshplane.common.snowflake.statements import Plan, Statement
 from meshplane.devstack.bootstrap import PROVISIONER_ROLE
@@ -43,9 +44,10 @@ def show(sandbox: Sandbox, sql: str) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-async def run(gateway: SnowflakeGateway, plan: Plan) -> None:
+async def run(gateway: SnowflakeGateway, plan: Plan) -> PlanResult:
     result = await gateway.execute(plan, TAG)
     assert len(result.results) == len(plan)
+    return result
 
 
 async def created(gateway: SnowflakeGateway, domain: str, product: str = "orders") -> Observed:
@@ -87,12 +89,21 @@ async def test_a_new_domain_gets_its_objects_owners_grants_tags_and_masking(
 ) -> None:
     domain = unique_domain()
     d = domain.upper()
-    observed, trips = await observe(gateway, domain, "orders", 1, query_tag=TAG)
-    assert (observed.domain_ready, observed.product_schema_exists, trips) == (False, False, 1)
+    http_before = counting.http
+    observed, cost = await observe(gateway, domain, "orders", 1, query_tag=TAG)
+    assert (observed.domain_ready, observed.product_schema_exists) == (False, False)
+    # What the gateway says it cost is what the connector sent: a request per SHOW (and the tag).
+    assert cost.http == counting.http - http_before == cost.round_trips
+    assert cost.round_trips in (3, 4)
 
-    before = counting.requests
-    await run(gateway, plan_product_created(contract(domain), observed, service_role=PROVISIONER_ROLE))
+    before, http_before = counting.requests, counting.http
+    result = await run(
+        gateway, plan_product_created(contract(domain), observed, service_role=PROVISIONER_ROLE)
+    )
     assert counting.requests - before == 1
+    # 72 statements: the request, and the one result the connector fetches by itself.
+    assert result.http_requests == counting.http - http_before == 2
+    assert all(result.query_ids)
     after, _ = await observe(gateway, domain, "orders", 1, query_tag=TAG)
     assert after.domain_ready
     assert after.product_schema_exists
@@ -199,8 +210,8 @@ async def test_an_update_adds_a_column_and_readers_keep_the_view(
     d = domain.upper()
     await created(gateway, domain)
     updated = contract(domain, extra_columns=[DISCOUNT])
-    observed, trips = await observe(gateway, domain, "orders", 1, query_tag=TAG)
-    assert trips == 2  # the schema exists, so its columns are read too
+    observed, cost = await observe(gateway, domain, "orders", 1, query_tag=TAG)
+    assert cost.round_trips == 4  # the schema exists, so its columns are read too
     assert observed.columns is not None
     assert "DISCOUNT_EUR" not in observed.columns["ORDER_LINES_DATA"]
     await run(gateway, plan_product_updated(updated, observed, service_role=PROVISIONER_ROLE))

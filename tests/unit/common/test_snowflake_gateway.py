@@ -45,7 +45,10 @@ class FakeServer:
     failures: dict[str, Exception] = field(default_factory=dict)
     # Raised once by the next execute, before anything runs (e.g. an expired session).
     refuse_next: list[Exception] = field(default_factory=list)
-    fail_on_nextset: Exception | None = None
+    # Raised when the gateway fetches a statement's result after the request (GET /queries/<id>/result).
+    fail_on_fetch: Exception | None = None
+    # Query ids whose results the gateway fetched after the request.
+    fetched: list[str] = field(default_factory=list)
     connect_calls: list[dict[str, Any]] = field(default_factory=list)
     connections: list[FakeConnection] = field(default_factory=list)
     respond: Responder = lambda sql: [{"status": "Statement executed successfully."}]
@@ -77,6 +80,7 @@ class FakeCursor:
         self.server = server
         self._results: list[tuple[str, list[dict[str, Any]]]] = []
         self._current: tuple[str, list[dict[str, Any]]] | None = None
+        self.multi_statement_savedIds: list[str] = []
 
     @property
     def description(self) -> Sequence[Sequence[Any]] | None:
@@ -119,7 +123,10 @@ class FakeCursor:
                     raise server.failures[text]  # Snowflake stops at the first failing statement
                 server.executed.append(text)
                 self._results.append((server.query_id(), server.respond(text)))
-            self._current = self._results.pop(0)
+            # Like the connector: a multi-statement request's answer lists every statement's query
+            # id, and the connector fetches the first result itself.
+            self.multi_statement_savedIds = [qid for qid, _ in self._results] if num_statements else []
+            self._current = self._results[0]
             return self
         finally:
             with server._guard:
@@ -129,13 +136,14 @@ class FakeCursor:
         assert self._current is not None
         return [tuple(row.values()) for row in self._current[1]]
 
-    def nextset(self) -> FakeCursor | None:
-        if self.server.fail_on_nextset is not None:
-            raise self.server.fail_on_nextset
-        if not self._results:
-            self._current = None
-            return None
-        self._current = self._results.pop(0)
+    def reset(self) -> None:
+        self._current = None
+
+    def query_result(self, qid: str) -> FakeCursor:
+        if self.server.fail_on_fetch is not None:
+            raise self.server.fail_on_fetch
+        self.server.fetched.append(qid)
+        self._current = next(result for result in self._results if result[0] == qid)
         return self
 
     def close(self) -> None:
@@ -180,6 +188,29 @@ def gateway(server: FakeServer) -> SnowflakeGateway:
     return SnowflakeGateway(SETTINGS, connect=server.connect)
 
 
+def with_reads() -> Plan:
+    return Plan.of(
+        "DDL, then reads",
+        Statement('CREATE DATABASE IF NOT EXISTS "SALES"'),
+        Statement("SHOW SCHEMAS IN ACCOUNT"),
+        Statement('GRANT USAGE ON DATABASE "SALES" TO ROLE "R"'),
+        Statement("SHOW ROLES"),
+    )
+
+
+def test_only_reads_have_their_results_fetched_each_for_one_request(
+    server: FakeServer, gateway: SnowflakeGateway
+) -> None:
+    server.respond = lambda sql: [{"name": "X"}] if sql.startswith("SHOW") else [{"status": "ok"}]
+    gateway.execute_blocking(three_statements(), "evt-1")  # the tag is set now
+    result = gateway.execute_blocking(with_reads(), "evt-1")
+
+    assert [r.rows for r in result.results] == [({"status": "ok"},), ({"name": "X"},), (), ({"name": "X"},)]
+    assert server.fetched == [result.query_ids[1], result.query_ids[3]]
+    assert result.http_requests == 1 + 1 + 2  # the request, the first result, two more reads
+    assert all(result.query_ids)
+
+
 def three_statements() -> Plan:
     return Plan.of(
         "three",
@@ -207,8 +238,10 @@ def test_a_plan_runs_in_one_request_behind_its_query_tag(
     assert result.query_tag == "provisioner/evt-1"
     assert [r.statement for r in result.results] == list(three_statements())
     assert result.query_ids == ("qid-2", "qid-3", "qid-4")  # qid-1 was the ALTER SESSION
-    assert result.results[0].rows == ({"status": "Statement executed successfully."},)
-    assert result.results[0].rowcount == 1
+    # DDL: the query ids come with the request's answer, the status lines are not fetched.
+    assert server.fetched == []
+    assert result.results[0].rows == ()
+    assert result.http_requests == 2  # the request, and the first result the connector fetches
 
 
 def test_connection_settings(server: FakeServer, gateway: SnowflakeGateway) -> None:
@@ -270,9 +303,9 @@ def test_a_failure_while_reading_results_names_the_statement(
     server: FakeServer, gateway: SnowflakeGateway
 ) -> None:
     gateway.execute_blocking(three_statements(), "evt-1")  # tag now set: no ALTER in front
-    server.fail_on_nextset = ce.ProgrammingError(msg="gone", errno=2003, sqlstate="02000")
+    server.fail_on_fetch = ce.ProgrammingError(msg="gone", errno=2003, sqlstate="02000")
     with pytest.raises(PermanentSnowflakeError) as caught:
-        gateway.execute_blocking(three_statements(), "evt-1")
+        gateway.execute_blocking(with_reads(), "evt-1")
     assert caught.value.statement_index == 1
 
 

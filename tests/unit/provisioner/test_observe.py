@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from meshplane.common.layout import DOMAIN_READY_MARKER
-from meshplane.common.snowflake.results import PlanResult, StatementResult
+from meshplane.common.snowflake.results import PlanResult, Requests, StatementResult
 from meshplane.common.snowflake.statements import Plan
 from meshplane.provisioner.observe import (
     Observed,
@@ -20,7 +20,8 @@ from meshplane.provisioner.observe import (
 
 def result(plan: Plan, *rows: list[dict[str, Any]]) -> PlanResult:
     results = tuple(StatementResult(s, "q", len(r), tuple(r)) for s, r in zip(plan, rows, strict=True))
-    return PlanResult(plan, "tag", results, round_trips=1)
+    # As the gateway runs a reads-only plan: a request per statement.
+    return PlanResult(plan, "tag", results, round_trips=len(results), http_requests=len(results))
 
 
 def test_the_observation_plan_is_show_only_with_bound_patterns() -> None:
@@ -103,10 +104,10 @@ class FakeGateway:
         return None
 
 
-async def test_observe_takes_one_round_trip_and_two_when_the_schema_exists() -> None:
+async def test_observe_costs_a_request_per_show_and_reads_columns_only_when_the_schema_exists() -> None:
     empty = FakeGateway([[], [], []])
-    observed, trips = await observe(empty, "sales", "orders", 1, query_tag="t")
-    assert (observed.product_schema_exists, trips) == (False, 1)
+    observed, cost = await observe(empty, "sales", "orders", 1, query_tag="t")
+    assert (observed.product_schema_exists, cost) == (False, Requests(3, 3))
     ready = [{"name": "SALES", "comment": DOMAIN_READY_MARKER}]
     full = FakeGateway(
         [ready, [{"name": "ORDERS_V1", "database_name": "SALES"}], []],
@@ -122,9 +123,9 @@ async def test_observe_takes_one_round_trip_and_two_when_the_schema_exists() -> 
             ]
         ],
     )
-    observed, trips = await observe(full, "sales", "orders", 1, query_tag="t")
-    assert trips == 2
+    observed, cost = await observe(full, "sales", "orders", 1, query_tag="t")
+    assert cost == Requests(4, 4)
     assert observed.columns == {"T": {"A": "x"}}
     domain_only = FakeGateway([ready])
-    observed, trips = await observe(domain_only, "sales", None, None, query_tag="t")
-    assert (observed.domain_ready, observed.product_schema_exists, trips) == (True, None, 1)
+    observed, cost = await observe(domain_only, "sales", None, None, query_tag="t")
+    assert (observed.domain_ready, observed.product_schema_exists, cost) == (True, None, Requests(1, 1))

@@ -115,7 +115,8 @@ async def _provision(
         schema_name=layout.schema,
         reader_role=layout.reader_role,
         domain_created=not applied.observed.domain_ready,
-        round_trips=applied.round_trips,
+        round_trips=applied.requests.round_trips,
+        http_requests=applied.requests.http,
         statements=ExecutedStatement.of_result(applied.result),
     )
     entry = entries.provisioned(

@@ -1,14 +1,13 @@
 """What exists in Snowflake for a domain and a product, read with SHOW only (metadata, no credits).
 
-Observation is a plan of SHOW statements run through the gateway like any other plan, so it costs
-one round trip: ``SHOW DATABASES LIKE`` (the domain's database and its ready marker),
-``SHOW SCHEMAS LIKE … IN ACCOUNT`` (the product's schema) and ``SHOW ROLES LIKE`` (its reader
-role). Each is scoped so that it succeeds whatever exists — ``IN ACCOUNT`` rather than
-``IN DATABASE x``, which would fail while ``x`` does not exist and stop the whole request.
+Observation is a plan of SHOW statements run through the gateway like any other plan; the gateway
+sends a plan of reads one statement per request, so no warehouse wakes: ``SHOW DATABASES LIKE``
+(the domain's database and its ready marker), ``SHOW SCHEMAS LIKE … IN ACCOUNT`` (the product's
+schema) and ``SHOW ROLES LIKE`` (its reader role). Each is scoped so that it succeeds whatever
+exists — ``IN ACCOUNT`` rather than ``IN DATABASE x``, which would fail while ``x`` does not exist.
 
-Columns are read only when the product's schema exists, with ``SHOW COLUMNS IN SCHEMA`` in a second
-request (it cannot go in the first: it fails when the schema is missing). So an update of an
-existing product observes in two round trips; everything else in one.
+Columns are read only when the product's schema exists, with ``SHOW COLUMNS IN SCHEMA`` afterwards
+(it fails when the schema is missing).
 
 ``LIKE`` patterns are bound values; ``_`` is a wildcard in them, so rows are matched again by exact
 name here (https://docs.snowflake.com/en/sql-reference/sql/show-databases , "LIKE").
@@ -24,7 +23,7 @@ from typing import Final
 from meshplane.common.layout import domain_layout, is_domain_ready_comment, product_layout
 from meshplane.common.snowflake.identifiers import qualified_name
 from meshplane.common.snowflake.ports import SnowflakePort
-from meshplane.common.snowflake.results import PlanResult, Row
+from meshplane.common.snowflake.results import PlanResult, Requests, Row
 from meshplane.common.snowflake.statements import Plan, Statement
 
 __all__ = [
@@ -142,13 +141,13 @@ def read_observation(
 
 async def observe(
     gateway: SnowflakePort, domain: str, product: str | None, major: int | None, *, query_tag: str
-) -> tuple[Observed, int]:
-    """Observe through the gateway: ``(observed, round_trips)`` — 1, or 2 when columns are read."""
+) -> tuple[Observed, Requests]:
+    """Observe through the gateway: ``(observed, what it cost)`` — a request per SHOW."""
     result = await gateway.execute(observation_plan(domain, product, major), query_tag)
-    round_trips = result.round_trips
+    cost = result.requests
     observed = read_observation(result, domain, product, major)
     if product is not None and major is not None and observed.product_schema_exists:
         columns = await gateway.execute(columns_plan(domain, product, major), query_tag)
-        round_trips += columns.round_trips
+        cost += columns.requests
         observed = read_observation(result, domain, product, major, columns=columns)
-    return observed, round_trips
+    return observed, cost

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from meshplane.common.catalog import CatalogSource
 from meshplane.common.errors import PermanentError
@@ -22,7 +23,7 @@ from meshplane.common.events import CATALOG_TOPIC, CatalogEntry, MeshContract
 from meshplane.common.messaging import Publication
 from meshplane.common.snowflake.errors import PermanentSnowflakeError
 from meshplane.common.snowflake.ports import SnowflakePort
-from meshplane.common.snowflake.results import PlanResult
+from meshplane.common.snowflake.results import PlanResult, Requests
 from meshplane.common.snowflake.statements import Plan
 from meshplane.provisioner.observe import ASSUME_DOMAIN_READY, Observed, observe
 
@@ -30,17 +31,19 @@ __all__ = ["Applied", "Provisioning"]
 
 log = logging.getLogger(__name__)
 
+#: A request Snowflake refused: one POST, answered with the error.
+_REFUSED_REQUEST: Final = Requests(round_trips=1, http=1)
 #: A planner, bound to its event: what to run, given what exists.
 Planner = Callable[[Observed], Plan]
 
 
 @dataclass(frozen=True)
 class Applied:
-    """What :meth:`Provisioning.apply` saw and did."""
+    """What :meth:`Provisioning.apply` saw and did, and what it cost in requests to Snowflake."""
 
     observed: Observed
     result: PlanResult
-    round_trips: int
+    requests: Requests
 
 
 class Provisioning:
@@ -85,18 +88,18 @@ class Provisioning:
         planner sets the domain up when it is not ready, so after its plan the domain is ready.
         """
         remembered = domain in self._ready_domains and not observe_first
-        round_trips = 0
+        cost = Requests()
         if remembered:
             try:
                 result = await self.gateway.execute(planner(ASSUME_DOMAIN_READY), query_tag)
-                return Applied(ASSUME_DOMAIN_READY, result, result.round_trips)
+                return Applied(ASSUME_DOMAIN_READY, result, result.requests)
             except PermanentSnowflakeError as error:
                 # Remembered as ready, but Snowflake disagrees (dropped by hand?): plan again from SHOW.
                 log.warning("domain %s is not as remembered (%s); observing it again", domain, error)
                 self._ready_domains.discard(domain)
-                round_trips += 1
+                cost += _REFUSED_REQUEST
         observed, observing = await observe(self.gateway, domain, product, major, query_tag=query_tag)
         result = await self.gateway.execute(planner(observed), query_tag)
         if readies_domain or observed.domain_ready:
             self._ready_domains.add(domain)
-        return Applied(observed, result, round_trips + observing + result.round_trips)
+        return Applied(observed, result, cost + observing + result.requests)

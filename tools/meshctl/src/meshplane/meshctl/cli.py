@@ -316,9 +316,12 @@ def plan(
             )
             return
         settings = snowflake_settings()
-        observed, round_trips = asyncio.run(observe_online(loaded.mesh, settings))
+        observed, cost = asyncio.run(observe_online(loaded.mesh, settings))
         result = make_plan(loaded.mesh, observed, updated=updated, service_role=service_role or settings.role)
-        typer.echo(f"-- observed with SHOW in {round_trips} round trip(s): {describe_observed(observed)}")
+        typer.echo(
+            f"-- observed with SHOW in {cost.round_trips} request(s), waking no warehouse: "
+            f"{describe_observed(observed)}"
+        )
         typer.echo(result.compile(), nl=False)
 
 

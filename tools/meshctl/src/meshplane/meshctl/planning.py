@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from meshplane.common.events.contract import MeshContract
 from meshplane.common.snowflake.errors import SnowflakeGatewayError
 from meshplane.common.snowflake.gateway import SnowflakeGateway
+from meshplane.common.snowflake.results import Requests
 from meshplane.common.snowflake.settings import SnowflakeSettings
 from meshplane.common.snowflake.statements import Plan
 from meshplane.meshctl.contracts import one_line_validation_error
@@ -87,8 +88,8 @@ def snowflake_settings() -> SnowflakeSettings:
         ) from None
 
 
-async def observe_online(contract: MeshContract, settings: SnowflakeSettings) -> tuple[Observed, int]:
-    """What exists now, read with SHOW through the gateway: ``(observed, round_trips)``."""
+async def observe_online(contract: MeshContract, settings: SnowflakeSettings) -> tuple[Observed, Requests]:
+    """What exists now, read with SHOW through the gateway: ``(observed, what it cost)``."""
     gateway = SnowflakeGateway(settings)
     try:
         return await observe(gateway, contract.domain, contract.product, contract.major, query_tag=QUERY_TAG)

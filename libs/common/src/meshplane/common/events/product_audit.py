@@ -36,7 +36,14 @@ class AuditProductProvisioned(_ProductAudit):
     schema_name: str = Field(description="The product's schema: one per major version.")
     reader_role: str
     domain_created: bool = Field(description="True when this event set up the domain itself.")
-    round_trips: int = Field(description="Requests made to Snowflake, SHOW included.")
+    round_trips: int = Field(description="Requests that ran SQL in Snowflake, SHOW included.")
+    http_requests: int = Field(
+        default=0,
+        description=(
+            "Every HTTP request made to Snowflake for this event: those that ran SQL and those that "
+            "fetched a statement's result (0 from producers older than this field)."
+        ),
+    )
     statements: tuple[ExecutedStatement, ...]
 
 

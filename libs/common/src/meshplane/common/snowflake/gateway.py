@@ -88,6 +88,18 @@ _SESSION_CHANGING_RE: Final = re.compile(r"\A\s*(?:ALTER\s+SESSION|USE)\b", re.I
 _CREATES_WAREHOUSE_RE: Final = re.compile(
     r"\A\s*CREATE\s+(?:OR\s+REPLACE\s+)?WAREHOUSE\b", re.IGNORECASE | re.ASCII
 )
+# Metadata reads, which need no warehouse (e.g. "The command does not require a running warehouse
+# to execute", https://docs.snowflake.com/en/sql-reference/sql/show-organization-accounts). A
+# multi-statement request needs one whatever it holds ("Executing multiple statements in a single
+# query requires that a valid warehouse is available in a session",
+# https://docs.snowflake.com/en/developer-guide/sql-api/submitting-multiple-statements), and would
+# resume it, billing at least a minute: so a plan of reads only goes one statement per request.
+_METADATA_READ_RE: Final = re.compile(r"\A\s*(?:SHOW|DESCRIBE|DESC)\b", re.IGNORECASE | re.ASCII)
+# Statements whose result is a status line nobody reads: their query ids come with the request's
+# answer, so their results are not fetched (a GET each).
+_RESULTLESS_RE: Final = re.compile(
+    r"\A\s*(?:CREATE|ALTER|DROP|UNDROP|GRANT|REVOKE|COMMENT|USE)\b", re.IGNORECASE | re.ASCII
+)
 
 
 class _Cursor(Protocol):
@@ -106,7 +118,12 @@ class _Cursor(Protocol):
 
     def fetchall(self) -> Sequence[Sequence[Any]]: ...
 
-    def nextset(self) -> object | None: ...
+    @property
+    def multi_statement_savedIds(self) -> Sequence[str]: ...  # noqa: N802 - the connector's name
+
+    def query_result(self, qid: str) -> object: ...
+
+    def reset(self) -> None: ...
 
     def close(self) -> object: ...
 
@@ -190,6 +207,8 @@ class SnowflakeGateway:
         # True when a request that created a warehouse failed before it could switch the session
         # back to the service's own: the next plan switches first.
         self._warehouse_uncertain = False
+        #: HTTP requests sent to Snowflake for statements (not logins), since the gateway was made.
+        self._http_requests = 0
         self._use_own_warehouse = Statement(f"USE WAREHOUSE {quote_identifier(settings.warehouse)}")
         # The thread lock makes the connection single-user for blocking callers; the asyncio lock
         # queues async callers on the event loop instead of parking worker threads on the thread lock.
@@ -224,7 +243,7 @@ class SnowflakeGateway:
         _check_plan(plan)
         tag_statement = set_query_tag(query_tag)  # validates the tag before anything is sent
         if not plan.statements:
-            return PlanResult(plan, query_tag, (), round_trips=0)
+            return PlanResult(plan, query_tag, (), round_trips=0, http_requests=0)
         with self._lock:
             try:
                 return self._with_session(
@@ -309,7 +328,10 @@ class SnowflakeGateway:
     def _run_plan(
         self, connection: _Connection, plan: Plan, tag_statement: Statement, query_tag: str
     ) -> PlanResult:
+        before = self._http_requests
         statements = list(plan.statements)
+        if all(_METADATA_READ_RE.match(statement.sql) for statement in statements):
+            return self._run_reads(connection, plan, tag_statement, query_tag)
         prefix: list[Statement] = []
         if self._session_tag != query_tag:
             prefix.append(tag_statement)
@@ -333,7 +355,32 @@ class SnowflakeGateway:
                 plan.statements, outcomes[offset : offset + len(statements)], strict=True
             )
         )
-        return PlanResult(plan, query_tag, results, round_trips=1)
+        return PlanResult(plan, query_tag, results, round_trips=1, http_requests=self._http_requests - before)
+
+    def _run_reads(
+        self, connection: _Connection, plan: Plan, tag_statement: Statement, query_tag: str
+    ) -> PlanResult:
+        """A plan of metadata reads, one single-statement request each: no warehouse wakes."""
+        before = self._http_requests
+        requests = 0
+        if self._session_tag != query_tag:
+            self._run_request(connection, render_request([tag_statement]), offset=1, size=0)
+            self._session_tag = query_tag
+            requests += 1
+        results = []
+        for position, statement in enumerate(plan.statements):
+            try:
+                ((query_id, rowcount, rows),) = self._run_request(
+                    connection, render_request([statement]), offset=0, size=1
+                )
+            except SnowflakeGatewayError as error:
+                error.statement_index = position
+                raise
+            results.append(StatementResult(statement, query_id, rowcount, rows))
+            requests += 1
+        return PlanResult(
+            plan, query_tag, tuple(results), round_trips=requests, http_requests=self._http_requests - before
+        )
 
     def _run_query(
         self,
@@ -360,6 +407,7 @@ class SnowflakeGateway:
         position in the caller's plan.
         """
         count = request.statement_count
+        statements = request.statements
 
         def failed(exc: BaseException, request_index: int | None) -> SnowflakeGatewayError:
             # Any failure leaves the session's tag uncertain: set it again next time.
@@ -382,17 +430,27 @@ class SnowflakeGateway:
                 # A single statement is known; for a multi-statement request Snowflake reports the
                 # failing statement's error on the whole request, without saying which it was.
                 raise failed(exc, 0 if count == 1 else None) from exc
+            # The connector has fetched the (first) statement's result already.
+            self._http_requests += 1 if count == 1 else 2
             outcomes: list[tuple[str | None, int | None, tuple[Row, ...]]] = []
-            for index in range(count):
+            outcomes.append((cursor.sfqid, cursor.rowcount, _rows(cursor)))
+            if count == 1:
+                return outcomes
+            ids = list(cursor.multi_statement_savedIds)
+            if len(ids) != count:
+                self._session_tag = None
+                raise PermanentSnowflakeError(
+                    f"Snowflake returned {len(ids)} results for a request of {count} statements"
+                )
+            for index in range(1, count):
+                if _RESULTLESS_RE.match(statements[index]):
+                    outcomes.append((ids[index], None, ()))
+                    continue
                 try:
-                    if index > 0 and cursor.nextset() is None:
-                        self._session_tag = None
-                        raise PermanentSnowflakeError(
-                            f"Snowflake returned {index} results for a request of {count} statements"
-                        )
+                    cursor.reset()  # as nextset() does: forget the last result and its row count
+                    cursor.query_result(ids[index])
+                    self._http_requests += 1
                     outcomes.append((cursor.sfqid, cursor.rowcount, _rows(cursor)))
-                except SnowflakeGatewayError:
-                    raise
                 except Exception as exc:
                     raise failed(exc, index) from exc
             return outcomes

@@ -1,4 +1,4 @@
-"""A gateway wrapper that makes every Snowflake round trip a span and a metric.
+"""A gateway wrapper that makes every call to Snowflake a span and metrics.
 
 Wraps any :class:`~meshplane.common.snowflake.ports.SnowflakePort` (the real gateway, or a fake in
 benchmarks), so the handlers stay free of telemetry code and every service measures the same way.
@@ -37,8 +37,11 @@ class InstrumentedGateway:
             try:
                 result = await self._inner.execute(plan, query_tag)
             finally:
-                self._count(started)
+                self._metrics.snowflake_seconds.observe(time.perf_counter() - started)
+            self._metrics.snowflake_round_trips.inc(result.round_trips)
+            self._metrics.snowflake_http_requests.inc(result.http_requests)
             span.set_attribute("snowflake.query_ids", [query_id or "" for query_id in result.query_ids])
+            span.set_attribute("snowflake.http_requests", result.http_requests)
             return result
 
     async def query(self, statement: Statement, query_tag: str | None = None) -> tuple[Row, ...]:
@@ -49,11 +52,10 @@ class InstrumentedGateway:
             try:
                 return await self._inner.query(statement, query_tag)
             finally:
-                self._count(started)
+                # One single-statement request (one more when it had to set a changed tag first).
+                self._metrics.snowflake_seconds.observe(time.perf_counter() - started)
+                self._metrics.snowflake_round_trips.inc()
+                self._metrics.snowflake_http_requests.inc()
 
     async def aclose(self) -> None:
         await self._inner.aclose()
-
-    def _count(self, started: float) -> None:
-        self._metrics.snowflake_round_trips.inc()
-        self._metrics.snowflake_seconds.observe(time.perf_counter() - started)

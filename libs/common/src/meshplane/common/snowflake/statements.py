@@ -249,6 +249,19 @@ class RenderedRequest:
     sql: str
     params: Mapping[str, ParamValue] | None
     statement_count: int
+    #: Each statement's template, in order (to tell reads from DDL).
+    statements: tuple[str, ...] = ()
+    #: The line of ``sql`` on which each statement starts (1-based), to name a failing statement
+    #: from the line Snowflake reports.
+    first_lines: tuple[int, ...] = ()
+
+    def statement_at_line(self, line: int) -> int | None:
+        """The position of the statement that spans ``line`` of the request, if any."""
+        found = None
+        for position, first in enumerate(self.first_lines):
+            if first <= line:
+                found = position
+        return found
 
 
 def _renamed(statement: Statement, position: int) -> tuple[str, dict[str, ParamValue]]:
@@ -277,12 +290,17 @@ def render_request(statements: Iterable[Statement]) -> RenderedRequest:
         raise ValueError("a request needs at least one statement")
     parts: list[str] = []
     params: dict[str, ParamValue] = {}
+    first_lines: list[int] = []
+    line = 1
     for position, statement in enumerate(statements):
         sql, renamed = _renamed(statement, position)
+        first_lines.append(line)
+        line += sql.count("\n") + 2  # the statement's lines, then the ";" line
         parts.append(sql)
         params.update(renamed)
     sql = "\n;\n".join(parts)
+    templates = tuple(statement.sql for statement in statements)
     if not params:
         # With nothing to bind the connector does not interpolate, so undo the %% escapes here.
-        return RenderedRequest(sql % {}, None, len(statements))
-    return RenderedRequest(sql, MappingProxyType(params), len(statements))
+        return RenderedRequest(sql % {}, None, len(statements), templates, tuple(first_lines))
+    return RenderedRequest(sql, MappingProxyType(params), len(statements), templates, tuple(first_lines))

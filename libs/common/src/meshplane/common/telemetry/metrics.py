@@ -11,10 +11,12 @@ Metric names (every series also carries ``service``, the service's name):
   or ``handed_back`` (still failing when the retry budget was spent: left uncommitted, read again);
 * ``meshplane_audit_events_out_total{type}`` — audit events published, by type;
 * ``meshplane_dead_letters_total{reason}`` — records sent to ``mesh.deadletter``, by reason;
-* ``meshplane_transient_retries_total`` — retries after a transient error;
+* ``meshplane_transient_retries_total`` — retries after a temporary or unexpected error;
 * ``meshplane_handler_seconds{type}`` — histogram: time in a handler per event, by type;
-* ``meshplane_snowflake_round_trips_total`` — requests sent to Snowflake;
-* ``meshplane_snowflake_request_seconds`` — histogram: time per Snowflake request.
+* ``meshplane_snowflake_round_trips_total`` — requests sent to Snowflake that ran SQL;
+* ``meshplane_snowflake_http_requests_total`` — every HTTP request sent to Snowflake for SQL: those
+  that ran it and those that fetched a statement's result (logins aside);
+* ``meshplane_snowflake_request_seconds`` — histogram: time per plan or read sent to Snowflake.
 
 The ``service`` label is bound when the metrics are made: callers give only the other labels
 (``metrics.events_in.labels(type=t, outcome=OUTCOME_DONE).inc()``, ``metrics.retries.inc()``,
@@ -146,7 +148,12 @@ class ServiceMetrics:
             _HANDLER_BUCKETS,
         )
         self.snowflake_round_trips: Counter = self._counter(
-            "meshplane_snowflake_round_trips", "Requests sent to Snowflake.", ()
+            "meshplane_snowflake_round_trips", "Requests sent to Snowflake that ran SQL.", ()
+        )
+        self.snowflake_http_requests: Counter = self._counter(
+            "meshplane_snowflake_http_requests",
+            "HTTP requests sent to Snowflake for SQL: running it and fetching statement results.",
+            (),
         )
         self.snowflake_seconds: Histogram = self._histogram(
             "meshplane_snowflake_request_seconds", "Seconds per Snowflake request.", (), _SNOWFLAKE_BUCKETS
