@@ -181,9 +181,14 @@ def test_a_failing_statement_stops_the_plan_with_a_permanent_error(
     with pytest.raises(PermanentSnowflakeError) as caught:
         gateway.execute_blocking(plan, "gateway-tests/failure")
     assert len(executes.since(mark)) == 1
-    assert caught.value.errno == 2003
-    assert caught.value.sqlstate == "02000"
+    # As Snowflake answers a multi-statement request whose statement fails: 100132 (P0000), the
+    # statement named by its line, the inner error in the message.
+    assert caught.value.errno == 100132
+    assert caught.value.sqlstate == "P0000"
     assert "does not exist or not authorized" in caught.value.message
+    assert caught.value.statement_index == 1  # the tag went first; the plan's second statement
+    assert caught.value.query_id
+    assert [s.sql for s in caught.value.ran_before] == [plan.statements[0].sql]
 
     shown = gateway.query_blocking(Statement("SHOW DATABASES LIKE %(pattern)s", {"pattern": f"GW_%{SUFFIX}"}))
     names = {row["name"] for row in shown}

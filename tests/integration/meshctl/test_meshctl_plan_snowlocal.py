@@ -76,8 +76,10 @@ def test_an_online_plan_for_a_new_domain_observes_and_creates_nothing(
         result = runner.invoke(app, ["plan", str(path)], env=snowflake_env)
         assert result.exit_code == 0, result.output
         lines = result.stdout.splitlines()
+        # The tag (meshctl's own), then a request per SHOW: none of them needs a warehouse.
         assert lines[0] == (
-            "-- observed with SHOW in 1 round trip(s): domain not set up, schema missing, reader role missing"
+            "-- observed with SHOW in 4 request(s), waking no warehouse: domain not set up, schema missing, "
+            "reader role missing"
         )
         assert lines[1].startswith(f"-- plan: product.created {domain}.orders v1: set up domain {domain}")
         assert f'CREATE DATABASE IF NOT EXISTS "{domain.upper()}";' in lines

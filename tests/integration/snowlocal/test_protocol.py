@@ -60,9 +60,34 @@ def test_multi_statement_stops_at_first_error(sandbox: Sandbox) -> None:
             f"CREATE TABLE {db}.PUBLIC.B (X INT)",
             num_statements=3,
         )
-    assert failure.value.errno == 2003
+    # https://docs.snowflake.com/en/developer-guide/sql-api/submitting-multiple-statements
+    assert (failure.value.errno, failure.value.sqlstate) == (100132, "P0000")
+    message = failure.value.msg or ""
+    assert 'failed on statement "SELECT * FROM' in message
+    assert "(at line 1, position " in message
+    assert "does not exist or not authorized" in message  # the inner error, by its message only
     tables = {row[1] for row in sandbox.sql(f"SHOW TABLES IN SCHEMA {db}.PUBLIC")}
     assert tables == {"A"}, "statements before the error ran, the one after did not"
+
+
+def test_a_multi_statement_request_needs_a_warehouse_even_for_ddl(sandbox: Sandbox) -> None:
+    db = sandbox.name("DB")
+    fresh = sandbox.connect("ADMIN", "admin")  # a new session: no warehouse in use
+    with fresh.cursor() as cur:
+        cur.execute("SELECT CURRENT_WAREHOUSE()")
+        assert cur.fetchone() == (None,)
+    with fresh.cursor() as cur, pytest.raises(snowflake.connector.errors.ProgrammingError) as failure:
+        cur.execute(f"CREATE DATABASE {db}; CREATE SCHEMA {db}.S", num_statements=2)
+    assert failure.value.errno == 606
+    assert db not in {row[1] for row in sandbox.sql("SHOW DATABASES")}, "nothing ran"
+
+
+def test_the_statement_count_is_checked_before_anything_runs(sandbox: Sandbox) -> None:
+    db = sandbox.name("DB")
+    with sandbox.admin.cursor() as cur, pytest.raises(snowflake.connector.errors.ProgrammingError) as failure:
+        cur.execute(f"CREATE DATABASE {db}; CREATE SCHEMA {db}.S", num_statements=3)
+    assert failure.value.errno == 8
+    assert db not in {row[1] for row in sandbox.sql("SHOW DATABASES")}
 
 
 def test_drop_database(sandbox: Sandbox) -> None:

@@ -12,6 +12,8 @@ from meshplane.common.snowflake.errors import (
     PermanentSnowflakeError,
     SnowflakeGatewayError,
     TransientSnowflakeError,
+    classify_fields,
+    failed_statement,
     http_status_of,
 )
 from meshplane.common.snowflake.gateway import classify
@@ -181,3 +183,52 @@ def test_a_gateway_error_passes_through() -> None:
 def test_every_known_code_has_a_meaning_that_starts_with_it() -> None:
     for errno, code in ERROR_CODES.items():
         assert code.meaning.startswith(f"{errno:06d}"), errno
+
+
+# The documented example of a failed multi-statement request
+# (https://docs.snowflake.com/en/developer-guide/sql-api/submitting-multiple-statements), its inner
+# message replaced by the one under test.
+def multi_statement_failure(inner: str, line: int = 3) -> str:
+    return (
+        "JavaScript execution error: Uncaught Execution of multiple statements failed on statement "
+        f'"insert into table1 (i) values ..." (at line {line}, position 0).\n{inner} in SYSTEM$MULTISTMT at '
+        "'    throw `Execution of multiple statements failed on statement {0} (at line {1}, position {2}).`"
+        ".replace('{1}', LINES[i])' position 4\nstackstrace: \nSYSTEM$MULTISTMT line: 10"
+    )
+
+
+def test_a_failed_multi_statement_request_says_where_and_why() -> None:
+    found = failed_statement(multi_statement_failure("SQL compilation error:\nTable 'T' does not exist."))
+    assert found is not None
+    assert (found.line, found.position) == (3, 0)
+    assert found.statement == "insert into table1 (i) values ..."
+    assert found.message == "SQL compilation error:\nTable 'T' does not exist."
+
+
+@pytest.mark.parametrize(
+    ("inner", "transient"),
+    [
+        ("SQL compilation error:\nObject 'X' does not exist or not authorized.", False),
+        ("SQL access control error:\nInsufficient privileges to operate on schema 'S'", False),
+        (
+            "Statement 'q1' has locked table 'T' in transaction 1 and this lock has not yet been released. "
+            "Your statement 'q2' was aborted because the number of waiters for this lock exceeds the 20 "
+            "statements limit.",
+            True,
+        ),
+        ("Statement reached its statement or warehouse timeout of 60 second(s) and was canceled.", True),
+        ("SQL execution internal error: Processing aborted due to error 300002:123.", True),
+    ],
+)
+def test_a_100132_is_sorted_by_its_inner_message(inner: str, transient: bool) -> None:
+    error = classify_fields(multi_statement_failure(inner), errno=100132, sqlstate="P0000", query_id="parent")
+    assert error.transient is transient
+    assert (error.errno, error.sqlstate, error.query_id) == (100132, "P0000", "parent")
+    assert error.message.startswith(inner.split("\n")[0])
+    assert "SYSTEM$MULTISTMT" not in error.message
+
+
+def test_a_100132_whose_message_cannot_be_read_is_permanent() -> None:
+    error = classify_fields("something else entirely", errno=100132, sqlstate="P0000")
+    assert not error.transient
+    assert failed_statement("something else entirely") is None

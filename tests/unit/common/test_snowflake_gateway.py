@@ -458,3 +458,24 @@ def test_if_the_switch_back_never_ran_the_next_plan_switches_first(
     assert statements[:2] == ["ALTER SESSION SET QUERY_TAG = %(s0_query_tag)s", 'USE WAREHOUSE "MESH_WH"']
     gateway.execute_blocking(three_statements(), "evt-2")
     assert 'USE WAREHOUSE "MESH_WH"' not in server.requests[-1].statements  # certain again
+
+
+def test_a_statement_failing_inside_a_request_is_named_from_the_line_snowflake_reports(
+    server: FakeServer, gateway: SnowflakeGateway
+) -> None:
+    # The request is the tag (line 1), then the plan's statements on lines 3, 5 and 7.
+    server.failures['COMMENT ON DATABASE "SALES" IS "it\'s sales"'] = ce.ProgrammingError(
+        msg=(
+            "JavaScript execution error: Uncaught Execution of multiple statements failed on statement "
+            '"COMMENT ON DATABASE "SALES" IS..." (at line 5, position 0).\nSQL access control error:\n'
+            "Insufficient privileges to operate on database 'SALES' in SYSTEM$MULTISTMT at 'throw' position 4"
+        ),
+        errno=100132,
+        sqlstate="P0000",
+        sfqid="qid-parent",
+    )
+    with pytest.raises(PermanentSnowflakeError) as caught:
+        gateway.execute_blocking(three_statements(), "evt-1")
+    assert caught.value.statement_index == 1
+    assert caught.value.message.startswith("SQL access control error:\nInsufficient privileges")
+    assert [s.sql for s in caught.value.ran_before] == ['CREATE DATABASE IF NOT EXISTS "SALES"']

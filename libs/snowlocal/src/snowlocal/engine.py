@@ -43,7 +43,9 @@ from snowlocal.errors import (
     does_not_exist_or_not_authorized,
     incorrect_login,
     insufficient_privileges,
+    multiple_statements_failed,
     role_not_assigned,
+    statement_count_mismatch,
 )
 from snowlocal.privileges import (
     SYSTEM_ACCOUNT_PRIVILEGES,
@@ -54,7 +56,7 @@ from snowlocal.privileges import (
 )
 from snowlocal.registry import find_handler
 from snowlocal.results import ResultSet
-from snowlocal.tokens import TokenCursor, split_statements
+from snowlocal.tokens import TokenCursor, statement_spans
 
 ACCOUNT_NAME = "SNOWLOCAL"
 STATE_FILE = "account.json"
@@ -191,15 +193,41 @@ class Snowlocal:
                 session.conn.close()
 
     # -- statements ------------------------------------------------------------------------
-    def execute(self, session: Session, sql: str, params: Any = None) -> list[Result]:
-        """Run every statement of the request in order; the first error stops the rest."""
-        statements = split_statements(sql)
-        if not statements:
+    def execute(self, session: Session, sql: str, params: Any = None, *, expected: int = 1) -> list[Result]:
+        """Run every statement of the request in order; the first error stops the rest.
+
+        ``expected`` is the request's MULTI_STATEMENT_COUNT: 1 (the default) for a single
+        statement, 0 for any number, else the exact number. Any value but 1 makes it a
+        multi-statement request, which (https://docs.snowflake.com/en/developer-guide/sql-api/submitting-multiple-statements):
+        is refused unless the count matches, before anything runs; "requires that a valid
+        warehouse is available in a session" (so it resumes one that auto-resumes), whatever its
+        statements; and fails as a whole with 100132 when one statement fails, the statements
+        before it staying applied.
+        """
+        spans = statement_spans(sql)
+        if not spans:
             raise SnowflakeError(900, "42000", "Empty SQL statement.")
+        multi = expected != 1
+        if (multi and expected != 0 and expected != len(spans)) or (not multi and len(spans) != 1):
+            raise statement_count_mismatch(len(spans), expected)
         results: list[Result] = []
         with self.lock:
-            for text in statements:
-                results.append(self._execute_one(session, text, params))
+            if multi:
+                from snowlocal import sqlpath
+
+                ctx = Context(self, session)
+                for check in sqlpath.COMPUTE_CHECKS:
+                    check(ctx)
+                if ctx.changed:
+                    self.persist()
+            for start, end in spans:
+                text = sql[start:end]
+                try:
+                    results.append(self._execute_one(session, text, params))
+                except SnowflakeError as error:
+                    if not multi:
+                        raise
+                    raise multiple_statements_failed(sql, start, text, error) from error
         return results
 
     def _execute_one(self, session: Session, text: str, params: Any) -> Result:

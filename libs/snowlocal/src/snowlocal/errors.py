@@ -18,6 +18,39 @@ class SnowflakeError(Exception):
         self.message = message
 
 
+def statement_count_mismatch(actual: int, desired: int) -> SnowflakeError:
+    # https://docs.snowflake.com/en/developer-guide/sql-api/submitting-multiple-statements
+    return SnowflakeError(
+        8, "0A000", f"Actual statement count {actual} did not match the desired statement count {desired}."
+    )
+
+
+def multiple_statements_failed(sql: str, start: int, statement: str, inner: SnowflakeError) -> SnowflakeError:
+    """A statement of a multi-statement request failed: the request fails with 100132 (P0000).
+
+    The shape is the documented example's
+    (https://docs.snowflake.com/en/developer-guide/sql-api/submitting-multiple-statements , "If
+    you specified multiple SQL statements in the request and an error occurred when executing
+    any of the statements"): the failing statement's text and where it starts (line and position
+    in the request), then the inner error's message; its own code and SQLSTATE are not returned.
+    The documentation is not clear on how much of the statement's text is quoted (the example
+    shows 30 characters and "..."), nor whether the position counts from the line's start: here
+    30 characters, and from the line's start.
+    """
+    line = sql.count("\n", 0, start) + 1
+    position = start - (sql.rfind("\n", 0, start) + 1)
+    shown = statement if len(statement) <= 30 else statement[:30] + "..."
+    head = "JavaScript execution error: Uncaught Execution of multiple statements failed on statement"
+    where = f'"{shown}" (at line {line}, position {position}).'
+    trace = (
+        "in SYSTEM$MULTISTMT at '    throw `Execution of multiple statements failed on statement {0} "
+        "(at line {1}, position {2}).`.replace('{1}', LINES[i])' position 4\nstackstrace: \n"
+        "SYSTEM$MULTISTMT line: 10"
+    )
+    message = f"{head} {where}\n{inner.message} {trace}"
+    return SnowflakeError(100132, "P0000", message)
+
+
 def syntax_error(detail: str) -> SnowflakeError:
     return SnowflakeError(1003, "42000", f"SQL compilation error:\n{detail}")
 

@@ -8,6 +8,7 @@ logged and reported the same way, so a client never sees an HTTP 500.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import logging
@@ -136,15 +137,9 @@ def create_app(engine: Snowlocal) -> Starlette:
                 raise not_supported("describe-only requests")
             params = _bindings(body.get("bindings"))
             wanted = str((body.get("parameters") or {}).get("MULTI_STATEMENT_COUNT", "1"))
-            results = await run_in_threadpool(engine.execute, session, sql, params)
-            if wanted != "0" and int(wanted) != len(results):
-                # https://docs.snowflake.com/en/developer-guide/python-connector/python-connector-example#executing-multiple-sql-statements
-                raise SnowflakeError(
-                    8,
-                    "0A000",
-                    f"Actual statement count {len(results)} did not match "
-                    f"the desired statement count {wanted}.",
-                )
+            results = await run_in_threadpool(
+                functools.partial(engine.execute, session, sql, params, expected=int(wanted))
+            )
             if wanted == "1":
                 return JSONResponse({"data": _payload(session, results[0], query_id), "success": True})
             ids = []

@@ -28,23 +28,28 @@ def tokenize(sql: str) -> list[Token]:
         raise syntax_error(str(exc).splitlines()[0]) from None
 
 
-def split_statements(sql: str) -> list[str]:
-    """The statements of a multi-statement request, in order, as their original text."""
-    statements: list[str] = []
+def statement_spans(sql: str) -> list[tuple[int, int]]:
+    """Where each statement of a multi-statement request starts and ends in ``sql`` (end exclusive)."""
+    spans: list[tuple[int, int]] = []
     start: int | None = None
     end = 0
     for token in tokenize(sql):
         if token.token_type == TokenType.SEMICOLON:
             if start is not None:
-                statements.append(sql[start : end + 1])
+                spans.append((start, end + 1))
             start = None
             continue
         if start is None:
             start = token.start
         end = token.end
     if start is not None:
-        statements.append(sql[start : end + 1])
-    return statements
+        spans.append((start, end + 1))
+    return spans
+
+
+def split_statements(sql: str) -> list[str]:
+    """The statements of a multi-statement request, in order, as their original text."""
+    return [sql[start:end] for start, end in statement_spans(sql)]
 
 
 def is_word(token: Token) -> bool:

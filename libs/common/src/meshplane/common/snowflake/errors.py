@@ -27,6 +27,14 @@ Where the numbers come from:
   session lasts while its master token is valid, 4 hours without activity
   (https://docs.snowflake.com/en/sql-reference/parameters#client-session-keep-alive).
 * Client errors 25xxxx are the connector's own (``snowflake/connector/errorcode.py``).
+* A statement that fails inside a multi-statement request fails the whole request with
+  **100132** (SQLSTATE P0000): the message names the failing statement by its text and its line and
+  position in the request, then carries the inner error's *message* — not its code
+  (https://docs.snowflake.com/en/developer-guide/sql-api/submitting-multiple-statements). The
+  statements before it stay applied. So :func:`classify_fields` sorts a 100132 by its inner
+  message (:data:`TRANSIENT_INNER_MESSAGES`: lock waits, timeouts, internal errors, cancellations),
+  and :func:`failed_statement` reads where it failed, which the gateway turns into the statement's
+  position in the plan.
 * HTTP failures surface from the connector as errno ``290000 + status``
   (``ER_HTTP_GENERAL_ERROR``, e.g. 290429 for HTTP 429) once its own retries are used up. When the
   connector re-raises such an error it adds the base a second time (580429), so the status is
@@ -39,6 +47,7 @@ fields and hands them to :func:`classify_fields`.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -50,17 +59,64 @@ from meshplane.common.snowflake.statements import Plan, Statement
 __all__ = [
     "ERROR_CODES",
     "HTTP_STATUS_ERRNO_BASE",
+    "MULTI_STATEMENT_FAILED",
+    "TRANSIENT_INNER_MESSAGES",
     "ErrorCode",
     "ErrorKind",
+    "FailedStatement",
     "PermanentSnowflakeError",
     "SnowflakeGatewayError",
     "TransientSnowflakeError",
     "classify_fields",
+    "failed_statement",
     "http_status_of",
 ]
 
 #: ``ER_HTTP_GENERAL_ERROR`` in the connector: an HTTP failure's errno is this plus the status.
 HTTP_STATUS_ERRNO_BASE: Final = 290000
+
+#: A statement of a multi-statement request failed; the inner error is in the message only.
+MULTI_STATEMENT_FAILED: Final = 100132
+
+#: Inner messages of a 100132 that are worth retrying, with the code the error has on its own:
+#: the texts Snowflake gives these errors (000625, 000630, 000603, 000604), as commonly reported.
+TRANSIENT_INNER_MESSAGES: Final[tuple[tuple[str, int], ...]] = (
+    ("this lock has not yet been released", 625),
+    ("number of waiters for this lock exceeds", 625),
+    ("reached its statement or warehouse timeout", 630),
+    ("SQL execution internal error", 603),
+    ("SQL execution canceled", 604),
+)
+
+_FAILED_STATEMENT_RE: Final = re.compile(
+    r'failed on statement "(?P<statement>.*?)" \(at line (?P<line>\d+), position (?P<position>\d+)\)\.'
+    r"\n?(?P<inner>.*?)(?: in SYSTEM\$MULTISTMT at |\Z)",
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedStatement:
+    """Where a multi-statement request failed (1-based line of the request) and the inner message."""
+
+    line: int
+    position: int
+    statement: str
+    message: str
+
+
+def failed_statement(message: str) -> FailedStatement | None:
+    """Read a 100132 message: which statement failed (by line) and the inner error's message."""
+    match = _FAILED_STATEMENT_RE.search(message)
+    if match is None:
+        return None
+    return FailedStatement(
+        line=int(match.group("line")),
+        position=int(match.group("position")),
+        statement=match.group("statement"),
+        message=match.group("inner").strip(),
+    )
+
 
 # A message of megabytes helps nobody in an audit event or a log line.
 _MESSAGE_LIMIT: Final = 2000
@@ -102,6 +158,9 @@ ERROR_CODES: Final[Mapping[int, ErrorCode]] = MappingProxyType(
         2140: ErrorCode(_P, "002140 (42601) unknown function"),
         3001: ErrorCode(_P, "003001 (42501) insufficient privileges to operate on the object"),
         3013: ErrorCode(_P, "003013 (42501) requested role is not assigned to the executing user"),
+        MULTI_STATEMENT_FAILED: ErrorCode(
+            _P, "100132 (P0000) a statement of a multi-statement request failed: see its inner message"
+        ),
         # --- Login and session (the 3901xx codes) ----------------------------------------------
         390100: ErrorCode(_P, "390100 (08004) incorrect username or password"),
         390111: ErrorCode(_S, "390111 (08001) session no longer exists; a new login is required"),
@@ -221,7 +280,12 @@ class PermanentSnowflakeError(SnowflakeGatewayError, PermanentError):
     transient = False
 
 
-def _kind(errno: int | None, sqlstate: str | None, *, network: bool) -> ErrorKind:
+def _kind(errno: int | None, sqlstate: str | None, *, network: bool, message: str = "") -> ErrorKind:
+    if errno == MULTI_STATEMENT_FAILED:
+        inner = failed_statement(message)
+        text = inner.message if inner is not None else message
+        transient = any(pattern in text for pattern, _code in TRANSIENT_INNER_MESSAGES)
+        return ErrorKind.TRANSIENT if transient else ErrorKind.PERMANENT
     known = None if errno is None else ERROR_CODES.get(errno)
     if known is not None:
         return known.kind
@@ -255,8 +319,11 @@ def classify_fields(
     ``network`` says the exception's type marks it as an operational (connection) failure, which
     decides the case of an error without any errno.
     """
-    kind = _kind(errno, sqlstate, network=network)
+    kind = _kind(errno, sqlstate, network=network, message=message)
     error_type = PermanentSnowflakeError if kind is ErrorKind.PERMANENT else TransientSnowflakeError
+    if errno == MULTI_STATEMENT_FAILED and (inner := failed_statement(message)) is not None:
+        # The inner error is what a person needs; where it happened becomes statement_index.
+        message = f"{inner.message} (statement at line {inner.line} of the request)"
     return error_type(
         message,
         errno=errno,

@@ -57,6 +57,7 @@ from meshplane.common.snowflake.errors import (
     PermanentSnowflakeError,
     SnowflakeGatewayError,
     classify_fields,
+    failed_statement,
 )
 from meshplane.common.snowflake.identifiers import quote_identifier
 from meshplane.common.snowflake.results import PlanResult, Row, StatementResult
@@ -338,16 +339,22 @@ class SnowflakeGateway:
         if self._warehouse_uncertain:
             prefix.append(self._use_own_warehouse)
         suffix: list[Statement] = []
-        if any(_CREATES_WAREHOUSE_RE.match(statement.sql) for statement in statements):
-            # Back to the service's own warehouse in the same request; if the request fails
-            # before it gets there, the next one switches first.
-            suffix.append(self._use_own_warehouse)
+        creates_warehouse = any(_CREATES_WAREHOUSE_RE.match(statement.sql) for statement in statements)
+        if creates_warehouse:
+            # Back to the service's own warehouse; if the request fails before it gets there, the
+            # next one switches first.
             self._warehouse_uncertain = True
+            if len(prefix) + len(statements) > 1:
+                suffix.append(self._use_own_warehouse)  # in the same request
         offset = len(prefix)
         outcomes = self._run_request(
             connection, render_request(prefix + statements + suffix), offset, len(statements)
         )
         self._session_tag = query_tag
+        if creates_warehouse and not suffix:
+            # A lone statement goes alone (a multi-statement request would need a warehouse, and
+            # this may be the one that creates the service's own): switch back in a request of its own.
+            self._run_request(connection, render_request([self._use_own_warehouse]), offset=1, size=0)
         self._warehouse_uncertain = False
         results = tuple(
             StatementResult(statement, query_id, rowcount, rows)
@@ -412,6 +419,9 @@ class SnowflakeGateway:
         def failed(exc: BaseException, request_index: int | None) -> SnowflakeGatewayError:
             # Any failure leaves the session's tag uncertain: set it again next time.
             self._session_tag = None
+            if request_index is None and (where := failed_statement(_message_of(exc))) is not None:
+                # 100132: Snowflake names the failing statement by its line in the request.
+                request_index = request.statement_at_line(where.line)
             inside = request_index is not None and offset <= request_index < offset + size
             index = request_index - offset if inside and request_index is not None else None
             return classify(exc, statement_index=index)
@@ -427,8 +437,8 @@ class SnowflakeGateway:
                 else:
                     cursor.execute(request.sql, params, num_statements=count)
             except Exception as exc:
-                # A single statement is known; for a multi-statement request Snowflake reports the
-                # failing statement's error on the whole request, without saying which it was.
+                # A single statement is known; for a multi-statement request Snowflake fails the
+                # whole request (100132) and names the statement by its line.
                 raise failed(exc, 0 if count == 1 else None) from exc
             # The connector has fetched the (first) statement's result already.
             self._http_requests += 1 if count == 1 else 2
