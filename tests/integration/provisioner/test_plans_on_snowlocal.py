@@ -152,7 +152,8 @@ async def test_a_new_domain_gets_its_objects_owners_grants_tags_and_masking(
     assert tag("LIFECYCLE", f"{d}.ORDERS_V1", "SCHEMA") == "active"
     assert tag("DOMAIN", d, "DATABASE") == domain
 
-    # Masking: the domain reads clear, a consumer of another domain reads pii masked.
+    # Masking: the domain's engineers read clear; those who administer the objects, and a consumer
+    # of another domain, read pii masked.
     engineer = sandbox.user_with_role(f"{d}_ENGINEER")
     query(
         engineer,
@@ -161,7 +162,8 @@ async def test_a_new_domain_gets_its_objects_owners_grants_tags_and_masking(
     )
     select = f'SELECT CUSTOMER_EMAIL, CUSTOMER_NAME, AMOUNT_EUR FROM "{d}"."ORDERS_V1"."ORDER_LINES"'
     assert query(engineer, select)[0][:2] == ("ada@example.com", "Ada Lovelace")
-    assert query(sandbox.user_with_role(admin), select)[0][:2] == ("ada@example.com", "Ada Lovelace")
+    for above in (admin, PROVISIONER_ROLE, "SYSADMIN", "ACCOUNTADMIN"):
+        assert query(sandbox.user_with_role(above), select)[0][:2] == (MASKED_STRING, MASKED_STRING), above
 
     other = unique_domain()
     await created(gateway, other)
@@ -296,7 +298,9 @@ def test_the_bootstrap_role_holds_only_what_it_needs(
         "USERADMIN",
     }
     (warehouse,) = show(sandbox, "SHOW WAREHOUSES LIKE 'MESHPLANE_PROVISIONER_WH'")
-    assert warehouse["state"] == "SUSPENDED"
+    # Created suspended; a multi-statement request (a plan) resumes it, and it suspends itself
+    # after a minute idle. Observation never wakes it (a request per SHOW).
+    assert (warehouse["auto_suspend"], warehouse["auto_resume"]) == (60, "true")
 
 
 async def test_the_bootstrap_role_cannot_grant_what_it_does_not_own(
@@ -313,3 +317,21 @@ async def test_the_bootstrap_role_cannot_grant_what_it_does_not_own(
         await gateway.execute(
             Plan.of("x", Statement(f'GRANT ROLE "ACCOUNTADMIN" TO ROLE "{PROVISIONER_ROLE}"')), TAG
         )
+
+
+async def test_observing_wakes_no_warehouse_and_a_plan_does(
+    gateway: SnowflakeGateway, sandbox: Sandbox
+) -> None:
+    domain = unique_domain()
+
+    def state() -> str:
+        (warehouse,) = show(sandbox, "SHOW WAREHOUSES LIKE 'MESHPLANE_PROVISIONER_WH'")
+        return str(warehouse["state"])
+
+    if state() == "STARTED":  # an earlier test's plan woke it (suspending a suspended one is an error)
+        sandbox.sql("ALTER WAREHOUSE MESHPLANE_PROVISIONER_WH SUSPEND")
+
+    observed, _ = await observe(gateway, domain, "orders", 1, query_tag=TAG)
+    assert state() == "SUSPENDED"  # SHOW is metadata: one request each, no warehouse
+    await run(gateway, plan_product_created(contract(domain), observed, service_role=PROVISIONER_ROLE))
+    assert state() == "STARTED"  # a multi-statement request needs one, and resumes it

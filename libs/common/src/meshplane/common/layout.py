@@ -89,8 +89,9 @@ MASKED_TYPE_FAMILIES: Final[dict[TypeFamily, str]] = {
 _HASH_CHARS: Final = 8
 
 #: The domain plan's last statement writes this into the database's COMMENT; a domain plan cut
-#: short never wrote it, so it is run whole again.
-DOMAIN_READY_MARKER: Final = "[meshplane:domain-ready:v1]"
+#: short never wrote it, so it is run whole again. Its version changes when the domain plan does,
+#: so that domains set up by an earlier release are planned again (v2: masking by CURRENT_ROLE).
+DOMAIN_READY_MARKER: Final = "[meshplane:domain-ready:v2]"
 
 
 def domain_comment(domain: str) -> str:

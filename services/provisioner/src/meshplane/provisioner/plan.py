@@ -24,8 +24,17 @@ including future grants.
 
 Masking. Each column carries the domain's CLASSIFICATION tag; the tag carries one masking policy per
 type family (https://docs.snowflake.com/en/user-guide/tag-based-masking-policies). A policy returns
-the value when the session has the domain's engineer role (``IS_ROLE_IN_SESSION``), else masks it
-when the column's classification (``SYSTEM$GET_TAG_ON_CURRENT_COLUMN``) is ``pii`` or ``restricted``.
+the value when the session's current (primary) role *is* the domain's engineer role
+(``CURRENT_ROLE()``), else masks it when the column's classification
+(``SYSTEM$GET_TAG_ON_CURRENT_COLUMN``) is ``pii`` or ``restricted``. Not ``IS_ROLE_IN_SESSION``: it
+follows the role hierarchy and secondary roles ("Verifies whether the specified account role is in
+the currently active primary or secondary role hierarchy",
+https://docs.snowflake.com/en/sql-reference/functions/is_role_in_session), so every role above the
+engineer — the domain admin, the provisioner's role, SYSADMIN, ACCOUNTADMIN — would read PII in
+clear. The people who administer the objects do not read PII unless they act as the domain's
+engineer (``USE ROLE``), which query history records. Each domain plan also sets the policies' body
+(``ALTER MASKING POLICY … SET BODY``), so a domain made by an earlier release gets the current one
+(the ready marker's version changed with it, so such domains are planned again).
 """
 
 from __future__ import annotations
@@ -60,6 +69,7 @@ from meshplane.common.snowflake.intents import (
     GrantRole,
     Intent,
     MaskingPolicy,
+    MaskingPolicyBody,
     Object,
     Ownership,
     Revoke,
@@ -140,7 +150,7 @@ def _masking_body(d: DomainLayout, family: str) -> tuple[str, tuple[tuple[str, P
         masked = "%(masked)s"
         params["masked"] = MASKED_STRING
     body = (
-        "CASE WHEN IS_ROLE_IN_SESSION(%(engineer)s) THEN VAL "
+        "CASE WHEN CURRENT_ROLE() = %(engineer)s THEN VAL "
         "WHEN SYSTEM$GET_TAG_ON_CURRENT_COLUMN(%(tag)s) IN (%(pii)s, %(restricted)s) "
         f"THEN {masked} ELSE VAL END"
     )
@@ -194,6 +204,7 @@ def _domain_intents(d: DomainLayout, warehouse_size: str, service_role: str) -> 
         comment = f"Masks {family} columns classified pii or restricted outside domain {d.domain}."
         out += [
             MaskingPolicy(policy, MASKED_TYPE_FAMILIES[family], body, params, comment),
+            MaskingPolicyBody(policy, body, params),
             _to_admin(Object("MASKING POLICY", policy), d),
         ]
     out += [

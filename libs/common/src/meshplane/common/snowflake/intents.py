@@ -37,6 +37,7 @@ __all__ = [
     "GrantRole",
     "Intent",
     "MaskingPolicy",
+    "MaskingPolicyBody",
     "Object",
     "ObjectKind",
     "Ownership",
@@ -276,6 +277,20 @@ class MaskingPolicy:
 
 
 @dataclass(frozen=True)
+class MaskingPolicyBody:
+    """The policy's body is this one (for a policy that may have been made with another)."""
+
+    name: tuple[str, str, str]
+    body: str
+    params: tuple[tuple[str, ParamValue], ...]
+
+    def statement(self) -> Statement:
+        return _s(
+            f"ALTER MASKING POLICY {qualified_name(*self.name)} SET BODY -> {self.body}", dict(self.params)
+        )
+
+
+@dataclass(frozen=True)
 class Column:
     name: str
     sql_type: str
@@ -405,6 +420,7 @@ Intent: TypeAlias = (
     | Warehouse
     | Tag
     | MaskingPolicy
+    | MaskingPolicyBody
     | Table
     | AddColumn
     | SecureView
