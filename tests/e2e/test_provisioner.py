@@ -139,9 +139,10 @@ async def test_a_product_is_provisioned_masked_and_audited_once_per_input(
     first = provisioned[0].data
     assert isinstance(first, AuditProductProvisioned)
     assert first.domain_created is True
-    # The tag, three SHOW (one request each: no warehouse wakes), then the 72-statement plan.
-    assert first.round_trips == 5
-    assert first.http_requests == 6  # the plan's request and the one result fetched with it
+    # The tag, three SHOW (one request each: no warehouse wakes), the edition check, then the
+    # 72-statement plan.
+    assert first.round_trips == 6
+    assert first.http_requests == 7  # the plan's request and the one result fetched with it
 
     rejected = {e.causation_id: e.data for e in events if isinstance(e.data, AuditEventRejected)}
     assert rejected[input_id(spoofed)].reason_code == "spoofed-domain"

@@ -56,7 +56,8 @@ async def test_a_new_domain_is_observed_then_provisioned_and_audited(
     record = created(contract())
     await deliver(service, record)
 
-    observation, provisioning = gateway.plans
+    observation, edition, provisioning = gateway.plans
+    assert edition[0].statements[0].sql.startswith("SHOW MASKING POLICIES")  # Enterprise, once
     assert all(s.sql.startswith("SHOW") for s in observation[0])
     assert any("CREATE DATABASE" in s for s in (st.compile() for st in provisioning[0]))
     (audit,) = sink.on(AUDIT_TOPIC)
@@ -69,8 +70,9 @@ async def test_a_new_domain_is_observed_then_provisioned_and_audited(
     assert envelope.correlation_id == input_id
     assert audit.key == b"sales.orders"
     assert envelope.data.domain_created is True
-    assert envelope.data.round_trips == 4  # three SHOW requests (no warehouse), then the plan
-    assert envelope.data.http_requests == 5  # the plan's request and the one result fetched with it
+    # Three SHOW requests (no warehouse), the edition check, then the plan.
+    assert envelope.data.round_trips == 5
+    assert envelope.data.http_requests == 6  # the plan's request and the one result fetched with it
     assert len(envelope.data.statements) == len(provisioning[0])
     assert all(s.query_id for s in envelope.data.statements)
     tag = json.loads(provisioning[1])
@@ -87,7 +89,7 @@ async def test_a_product_in_a_known_domain_costs_one_round_trip(
         created(contract()),
         created(contract(dataProduct="returns", id="c2b1e7c2-0a57-4d43-9a55-2f7b4a0f1e10")),
     )
-    assert len(gateway.plans) == 3  # SHOW + plan for the first, the plan alone for the second
+    assert len(gateway.plans) == 4  # SHOW, edition, plan for the first; the plan alone for the second
     second = decode(sink.on(AUDIT_TOPIC)[1]).data
     assert isinstance(second, AuditProductProvisioned)
     assert second.round_trips == 1

@@ -30,6 +30,10 @@ def serve(
         str, typer.Option(envvar="SNOWLOCAL_ADMIN_PASSWORD", help="Bootstrap user's password.")
     ] = "admin",  # noqa: S107 - the documented login of a local test account
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    edition: Annotated[
+        str,
+        typer.Option(help="The account's edition: enterprise (masking policies) or standard (none)."),
+    ] = "enterprise",
 ) -> None:
     """Serve the connector's HTTP protocol (connect with host, port and protocol='http')."""
     from snowlocal.engine import Snowlocal
@@ -38,6 +42,10 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
-    engine = Snowlocal(data_dir=data_dir, admin_user=admin_user, admin_password=admin_password)
+    if edition not in ("enterprise", "standard"):
+        raise typer.BadParameter("enterprise or standard", param_hint="--edition")
+    engine = Snowlocal(
+        data_dir=data_dir, admin_user=admin_user, admin_password=admin_password, edition=edition
+    )
     typer.echo(f"snowlocal listening on http://{host}:{port} (user {admin_user.upper()})", err=True)
     uvicorn.run(create_app(engine), host=host, port=port, log_level=log_level, access_log=False)

@@ -104,8 +104,13 @@ class Snowlocal:
         data_dir: Path | None = None,
         admin_user: str = "ADMIN",
         admin_password: str = "admin",  # noqa: S107 - the documented login of a local test account
+        edition: str = "enterprise",
     ) -> None:
         self.data_dir = data_dir
+        #: ``enterprise`` or ``standard``: masking policies (and tag-based masking) need Enterprise
+        #: Edition or higher (https://docs.snowflake.com/en/user-guide/security-column-intro ,
+        #: "This feature requires Enterprise Edition (or higher)").
+        self.edition = edition
         self.lock = threading.RLock()
         self.sessions: dict[str, Session] = {}
         duck_dir = None

@@ -51,6 +51,12 @@ def multiple_statements_failed(sql: str, start: int, statement: str, inner: Snow
     return SnowflakeError(100132, "P0000", message)
 
 
+def unsupported_feature(feature: str) -> SnowflakeError:
+    """A feature the account's edition lacks. The documentation gives no code or text for this; the
+    one here is what users commonly report from Standard Edition accounts."""
+    return SnowflakeError(2, "0A000", f"Unsupported feature '{feature}'.")
+
+
 def syntax_error(detail: str) -> SnowflakeError:
     return SnowflakeError(1003, "42000", f"SQL compilation error:\n{detail}")
 

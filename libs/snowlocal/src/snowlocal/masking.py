@@ -48,6 +48,7 @@ from snowlocal.errors import (
     invalid_value,
     not_supported,
     syntax_error,
+    unsupported_feature,
 )
 from snowlocal.registry import handles
 from snowlocal.results import ResultSet, already_exists_status, columns, like_filter, status
@@ -239,9 +240,17 @@ def _still_attached(ref: ObjectRef) -> SnowflakeError:
     )
 
 
+def _enterprise(ctx: Context) -> None:
+    """Masking policies, on columns or through tags, need Enterprise Edition or higher
+    (https://docs.snowflake.com/en/user-guide/security-column-intro)."""
+    if ctx.engine.edition != "enterprise":
+        raise unsupported_feature("MASKING POLICY")
+
+
 @handles("CREATE", "MASKING", "POLICY")
 def create_masking_policy(ctx: Context, cursor: TokenCursor) -> ResultSet:
     # https://docs.snowflake.com/en/sql-reference/sql/create-masking-policy
+    _enterprise(ctx)
     cursor.expect("CREATE")
     replace = cursor.accept("OR", "REPLACE")
     cursor.expect("MASKING", "POLICY")
@@ -299,6 +308,7 @@ def _policy(ctx: Context, parts: tuple[str, ...]) -> ObjectRef:
 
 @handles("DROP", "MASKING", "POLICY")
 def drop_masking_policy(ctx: Context, cursor: TokenCursor) -> ResultSet:
+    _enterprise(ctx)
     cursor.expect("DROP", "MASKING", "POLICY")
     if_exists = cursor.accept("IF", "EXISTS")
     ref = ctx.ref(MASKING_POLICY, cursor.qualified_name())
@@ -318,6 +328,7 @@ def drop_masking_policy(ctx: Context, cursor: TokenCursor) -> ResultSet:
 def alter_masking_policy(ctx: Context, cursor: TokenCursor) -> ResultSet:
     # https://docs.snowflake.com/en/sql-reference/sql/alter-masking-policy : the owner may change
     # the body (effective from the next query), rename it, or change its comment.
+    _enterprise(ctx)
     cursor.expect("ALTER", "MASKING", "POLICY")
     if_exists = cursor.accept("IF", "EXISTS")
     ref = ctx.ref(MASKING_POLICY, cursor.qualified_name())
@@ -373,6 +384,7 @@ def show_masking_policies(ctx: Context, cursor: TokenCursor) -> ResultSet:
     # https://docs.snowflake.com/en/sql-reference/sql/show-masking-policies
     from snowlocal.cmd_objects import show_scope, shown
 
+    _enterprise(ctx)
     cursor.expect("SHOW", "MASKING", "POLICIES")
     match = like_filter(cursor.string() if cursor.accept("LIKE") else None)
     _, scope = show_scope(ctx, cursor, SCHEMA)
@@ -406,6 +418,7 @@ def show_masking_policies(ctx: Context, cursor: TokenCursor) -> ResultSet:
 
 
 def _describe(ctx: Context, cursor: TokenCursor) -> ResultSet:
+    _enterprise(ctx)
     # https://docs.snowflake.com/en/sql-reference/sql/desc-masking-policy
     ref = _policy(ctx, cursor.qualified_name())
     cursor.expect_end()
@@ -467,6 +480,7 @@ def alter_column_masking(ctx: Context, cursor: TokenCursor) -> ResultSet | None:
     UNSET MASKING POLICY} [, [COLUMN] c2 ...]`; declines every other ALTER TABLE/VIEW form."""
     if not cursor.contains_words("MASKING", "POLICY"):
         return None
+    _enterprise(ctx)
     cursor.expect("ALTER")
     kind = TABLE if cursor.accept("TABLE") else VIEW if cursor.accept("VIEW") else None
     if kind is None:
@@ -563,6 +577,7 @@ def alter_tag_masking(ctx: Context, cursor: TokenCursor) -> ResultSet | None:
     """
     if not cursor.contains_words("MASKING", "POLICY"):
         return None
+    _enterprise(ctx)
     cursor.expect("ALTER", "TAG")
     if_exists = cursor.accept("IF", "EXISTS")
     tag = ctx.ref(TAG, cursor.qualified_name())

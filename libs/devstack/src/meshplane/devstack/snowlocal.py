@@ -39,9 +39,10 @@ def snowlocal_service(
     host: str = LOCALHOST,
     data_dir: Path | None = None,
     name: str = "snowlocal",
+    edition: str = "enterprise",
 ) -> ServiceSpec:
     """snowlocal serving on ``host:port``; in memory unless ``data_dir`` is given. Logs to ``<name>.log``."""
-    argv = [snowlocal_program(), "serve", "--host", host, "--port", str(port)]
+    argv = [snowlocal_program(), "serve", "--host", host, "--port", str(port), "--edition", edition]
     if data_dir is not None:
         argv += ["--data-dir", str(data_dir)]
     log_path = state_dir / f"{name}.log"
@@ -65,17 +66,19 @@ def running_snowlocal(
     port: int | None = None,
     data_dir: Path | None = None,
     work_dir: Path | None = None,
+    edition: str = "enterprise",
 ) -> Iterator[SnowlocalEndpoint]:
     """Run snowlocal for the ``with`` block.
 
     On a free port unless given, in memory unless ``data_dir`` is given, logging into ``work_dir``
-    (a temp folder, removed afterwards, unless given).
+    (a temp folder, removed afterwards, unless given); an Enterprise Edition account unless
+    ``edition`` says ``standard``.
     """
     with ExitStack() as stack:
         if work_dir is None:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="meshplane-snowlocal-")))
         if port is None:
             port = free_port(host, avoid=make_up_ports())
-        spec = snowlocal_service(state_dir=work_dir, port=port, host=host, data_dir=data_dir)
+        spec = snowlocal_service(state_dir=work_dir, port=port, host=host, data_dir=data_dir, edition=edition)
         stack.enter_context(running(spec))
         yield SnowlocalEndpoint(host, port)

@@ -24,13 +24,20 @@ from meshplane.common.messaging import Publication
 from meshplane.common.snowflake.errors import PermanentSnowflakeError
 from meshplane.common.snowflake.ports import SnowflakePort
 from meshplane.common.snowflake.results import PlanResult, Requests
-from meshplane.common.snowflake.statements import Plan
+from meshplane.common.snowflake.statements import Plan, Statement
 from meshplane.provisioner.observe import ASSUME_DOMAIN_READY, Observed, observe
 
 __all__ = ["Applied", "Provisioning"]
 
 log = logging.getLogger(__name__)
 
+#: Whether the account has masking policies (Enterprise Edition or higher): a metadata read that
+#: fails with "Unsupported feature" where they are missing. Snowflake documents no SQL that tells an
+#: ordinary role the edition; this error is what users report from Standard Edition accounts.
+EDITION_PROBE: Final = Plan.of(
+    "are masking policies available (Enterprise Edition)?",
+    Statement("SHOW MASKING POLICIES LIKE %(name)s IN ACCOUNT", {"name": "MESHPLANE_EDITION_PROBE"}),
+)
 #: A request Snowflake refused: one POST, answered with the error.
 _REFUSED_REQUEST: Final = Requests(round_trips=1, http=1)
 #: A planner, bound to its event: what to run, given what exists.
@@ -55,6 +62,28 @@ class Provisioning:
         self.service_role = service_role
         self.catalog = catalog
         self._ready_domains: set[str] = set()
+        self._enterprise_checked = False
+
+    async def require_enterprise(self, query_tag: str) -> Requests:
+        """Before the first domain plan: refuse clearly, for good, an account without masking policies.
+
+        A domain's masking policies need Enterprise Edition or higher
+        (https://docs.snowflake.com/en/user-guide/security-column-intro); on a Standard account the
+        domain plan would otherwise fail at its first masking policy, for every new domain.
+        """
+        if self._enterprise_checked:
+            return Requests()
+        try:
+            result = await self.gateway.execute(EDITION_PROBE, query_tag)
+        except PermanentSnowflakeError as error:
+            if "Unsupported feature" in error.message:
+                raise PermanentError(
+                    "this Snowflake account has no masking policies (Standard Edition?): a domain's PII "
+                    "masking needs Enterprise Edition or higher; `meshctl doctor` checks an account"
+                ) from error
+            raise
+        self._enterprise_checked = True
+        return result.requests
 
     def catalogued(self, entry: CatalogEntry) -> Publication:
         """The entry to write to the catalog, remembered here at once (this replica reads its own writes)."""
@@ -99,6 +128,8 @@ class Provisioning:
                 self._ready_domains.discard(domain)
                 cost += _REFUSED_REQUEST
         observed, observing = await observe(self.gateway, domain, product, major, query_tag=query_tag)
+        if not observed.domain_ready and readies_domain:
+            cost += await self.require_enterprise(query_tag)
         result = await self.gateway.execute(planner(observed), query_tag)
         if readies_domain or observed.domain_ready:
             self._ready_domains.add(domain)
