@@ -38,4 +38,7 @@ SERVICE = ServiceSpec(
     dependencies=_provisioning,
     on_failure=provisioning_failed,
     catalog="write",
+    # deploy/snowflake/bootstrap.sql grants these; nothing more.
+    account_privileges=("CREATE DATABASE", "CREATE WAREHOUSE", "CREATE ROLE", "APPLY MASKING POLICY"),
+    needs_enterprise=True,
 )

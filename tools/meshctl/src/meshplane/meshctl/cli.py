@@ -33,6 +33,7 @@ from meshplane.common.telemetry import configure_tracing, get_tracer, inject_hea
 from meshplane.meshctl import SOURCE, __version__, docs
 from meshplane.meshctl.catalog import describe_entry, load_catalog, one_line, require
 from meshplane.meshctl.contracts import describe, load_contract, one_line_validation_error
+from meshplane.meshctl.doctor import diagnose
 from meshplane.meshctl.errors import MeshctlError
 from meshplane.meshctl.kafka import produce, read_topic
 from meshplane.meshctl.planning import (
@@ -42,6 +43,7 @@ from meshplane.meshctl.planning import (
     plan_offline,
     snowflake_settings,
 )
+from meshplane.meshctl.services import SERVICES
 from meshplane.meshctl.timeline import Timeline
 
 __all__ = ["app", "main"]
@@ -323,6 +325,26 @@ def plan(
             f"{describe_observed(observed)}"
         )
         typer.echo(result.compile(), nl=False)
+
+
+@app.command()
+def doctor(
+    service: Annotated[
+        str,
+        typer.Option("--service", help="Which service's identity MESH_SNOWFLAKE_* is (its needs differ)."),
+    ] = "provisioner",
+) -> None:
+    """Check a Snowflake account for a service, as its identity (MESH_SNOWFLAKE_*); SHOW only."""
+    with _one_line_errors():
+        known = {spec.name: spec for spec in SERVICES}
+        if service not in known:
+            raise MeshctlError(f"no service {service!r}; one of {', '.join(sorted(known))}")
+        findings = diagnose(known[service], snowflake_settings())
+        for finding in findings:
+            typer.echo(finding.line())
+        failed = sum(1 for f in findings if f.level == "FAIL")
+        if failed:
+            _fail(f"{failed} check(s) failed: the {service} cannot run as this identity on this account yet")
 
 
 @app.command("docs")

@@ -94,6 +94,11 @@ class ServiceSpec(Generic[_S, _D]):
     #: caught up before each batch); ``write``: it is the catalog's writer (the provisioner), which
     #: also makes sure the compacted topic exists.
     catalog: Literal["none", "read", "write"] = "none"
+    #: What the service's role must hold on the account (``meshctl doctor`` checks it), as the
+    #: bootstrap of its identity grants it.
+    account_privileges: tuple[str, ...] = ()
+    #: Whether it needs Enterprise Edition (masking policies).
+    needs_enterprise: bool = False
 
     def __post_init__(self) -> None:
         expected = env_prefix(self.name)
