@@ -15,7 +15,7 @@ from meshplane.common.events import AUDIT_TOPIC, DEADLETTER_TOPIC
 from tests.e2e.stack import Run, TopicLog
 
 # Folders whose tests need the real local stack (a Kafka broker and/or snowlocal).
-_STACK_FOLDERS = frozenset({"integration", "e2e"})
+_STACK_FOLDERS = frozenset({"integration", "e2e", "live"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

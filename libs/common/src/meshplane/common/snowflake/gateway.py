@@ -216,6 +216,11 @@ class SnowflakeGateway:
         self._lock = threading.Lock()
         self._async_lock = asyncio.Lock()
 
+    @property
+    def settings(self) -> SnowflakeSettings:
+        """Where and as whom this gateway connects."""
+        return self._settings
+
     # ----------------------------------------------------------------------------------- async
 
     async def execute(self, plan: Plan, query_tag: str) -> PlanResult:
