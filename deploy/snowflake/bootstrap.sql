@@ -1,5 +1,11 @@
 -- Meshplane provisioner: the least-privilege identity it runs as.
 --
+-- The account must be Enterprise Edition or higher: each domain masks its PII with masking
+-- policies set on a tag, which Standard Edition does not have
+-- (https://docs.snowflake.com/en/user-guide/security-column-intro , "This feature requires
+-- Enterprise Edition (or higher)"). The provisioner checks before its first domain, and
+-- `meshctl doctor` (run as MESHPLANE_PROVISIONER_SVC) checks the account and this script's grants.
+--
 -- Run once, by an administrator who can use USERADMIN, SYSADMIN and SECURITYADMIN (for example a
 -- user holding ACCOUNTADMIN). Safe to run again: every statement is IF NOT EXISTS or a grant, and
 -- granting what is already held changes nothing.
