@@ -204,6 +204,7 @@ def metrics_excerpt(port: int) -> list[str]:
         "meshplane_events_in_total{",
         "meshplane_audit_events_out_total{",
         "meshplane_snowflake_round_trips",
+        "meshplane_snowflake_http_requests",
     )
     return [line for line in text.splitlines() if line.startswith(wanted) and "_created{" not in line]
 

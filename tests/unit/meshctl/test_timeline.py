@@ -126,3 +126,9 @@ def test_a_record_that_is_not_a_mesh_event_is_shown_not_hidden() -> None:
     assert "(undecodable)" in line
     assert "mesh.audit[0]@5" in line
     assert "not-a-cloudevent" in line
+
+
+def test_the_http_requests_show_when_the_audit_event_has_them() -> None:
+    data = PROVISIONED.model_copy(update={"http_requests": 7})
+    (line,) = Timeline().lines([audit(data, "provisioned")])
+    assert "14 statements, 2 round trips (7 HTTP requests), domain created" in line

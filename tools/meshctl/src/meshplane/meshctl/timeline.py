@@ -68,6 +68,8 @@ def _summary(data: EventData) -> str:
             f"v{data.version} {data.database}.{data.schema_name}: "
             f"{_plural(len(data.statements), 'statement')}, {_plural(data.round_trips, 'round trip')}"
         )
+        if data.http_requests:
+            summary += f" ({_plural(data.http_requests, 'HTTP request')})"
         return summary + (", domain created" if data.domain_created else "")
     if isinstance(data, AuditProductProvisioningFailed):
         errno = f" (errno {data.failure.errno})" if data.failure and data.failure.errno is not None else ""
