@@ -101,6 +101,10 @@ class CatalogReader:
         self._topic = topic
         self.catalog = catalog if catalog is not None else Catalog()
         self._consumer: AIOKafkaConsumer | None = None
+        # End offsets are asked on a connection of their own: the broker answers a connection's
+        # requests in order, and the follower's fetch may be parked there (fetch.max.wait.ms,
+        # 500 ms) while there is nothing new, which would hold every caught_up() that long.
+        self._offsets: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
         self._follower: asyncio.Task[None] | None = None
         self._progress = asyncio.Event()
@@ -124,6 +128,15 @@ class CatalogReader:
         )
         await consumer.start()
         self._consumer = consumer
+        offsets = AIOKafkaConsumer(
+            bootstrap_servers=self._kafka.bootstrap_servers,
+            client_id=f"{self._client_id}-offsets",
+            group_id=None,
+            enable_auto_commit=False,
+            request_timeout_ms=self._kafka.request_timeout_ms,
+        )
+        await offsets.start()
+        self._offsets = offsets
         await self._assign()
         self.rebuild_records = await self._read_to(await self._end_offsets())
         self.rebuild_seconds = time.perf_counter() - began
@@ -144,9 +157,11 @@ class CatalogReader:
             with contextlib.suppress(asyncio.CancelledError):
                 await follower
         consumer, self._consumer = self._consumer, None
+        offsets, self._offsets = self._offsets, None
         self._ready = False
-        if consumer is not None:
-            await consumer.stop()
+        for client in (consumer, offsets):
+            if client is not None:
+                await client.stop()
 
     async def ready(self) -> bool:
         """True once the rebuild is done and the reader is following the topic."""
@@ -212,7 +227,9 @@ class CatalogReader:
     async def _end_offsets(self) -> dict[TopicPartition, int]:
         if not self._partitions:
             return {}
-        offsets: dict[TopicPartition, int] = await self._require_started().end_offsets(self._partitions)
+        self._require_started()
+        assert self._offsets is not None
+        offsets: dict[TopicPartition, int] = await self._offsets.end_offsets(self._partitions)
         return offsets
 
     async def _reached(self, end: dict[TopicPartition, int]) -> bool:
