@@ -197,3 +197,29 @@ def test_grant_on_all_tables_in_schema(sandbox: Sandbox) -> None:
 def test_show_grants_to_user(sandbox: Sandbox) -> None:
     rows = sandbox.sql("SHOW GRANTS TO USER ADMIN")
     assert ("USAGE", "ROLE", "ACCOUNTADMIN") in {(r[1], r[2], r[3]) for r in rows}
+
+
+def test_ownership_in_a_managed_access_schema_goes_only_below_the_schema_owner(sandbox: Sandbox) -> None:
+    # https://docs.snowflake.com/en/sql-reference/sql/grant-privilege , usage notes: "In managed
+    # access schemas: The OWNERSHIP privilege on objects can only be transferred to a subordinate
+    # role of the schema owner."
+    db = sandbox.name("MDB")
+    owner, below, outside = sandbox.name("M_OWNER"), sandbox.name("M_BELOW"), sandbox.name("M_OUTSIDE")
+    for text in (
+        f"CREATE DATABASE {db}",
+        f"CREATE SCHEMA {db}.S WITH MANAGED ACCESS",
+        f"CREATE TABLE {db}.S.T (X INT)",
+        f"CREATE ROLE {owner}",
+        f"CREATE ROLE {below}",
+        f"CREATE ROLE {outside}",
+        f"GRANT ROLE {below} TO ROLE {owner}",
+        f"GRANT OWNERSHIP ON SCHEMA {db}.S TO ROLE {owner} COPY CURRENT GRANTS",
+    ):
+        sandbox.sql(text)
+    assert (
+        errno_of(sandbox.admin, f"GRANT OWNERSHIP ON TABLE {db}.S.T TO ROLE {outside} COPY CURRENT GRANTS")
+        == 3001
+    )
+    sandbox.sql(f"GRANT OWNERSHIP ON TABLE {db}.S.T TO ROLE {below} COPY CURRENT GRANTS")
+    # The schema owner itself: the documentation does not say; snowlocal takes it as allowed.
+    sandbox.sql(f"GRANT OWNERSHIP ON TABLE {db}.S.T TO ROLE {owner} COPY CURRENT GRANTS")

@@ -38,7 +38,13 @@ from snowlocal.errors import (
     not_supported,
     role_not_assigned,
 )
-from snowlocal.privileges import manages_grants, may_grant, may_grant_future, may_grant_role
+from snowlocal.privileges import (
+    in_managed_schema,
+    manages_grants,
+    may_grant,
+    may_grant_future,
+    may_grant_role,
+)
 from snowlocal.registry import handles
 from snowlocal.results import ResultSet, already_exists_status, columns, like_filter, status
 from snowlocal.tokens import TokenCursor
@@ -588,6 +594,22 @@ def _grant_ownership(ctx: Context, cursor: TokenCursor) -> ResultSet:
             or (may_grant(ctx.account, roles, OWNERSHIP, ref) and ctx.has("MANAGE GRANTS", ACCOUNT_REF))
         ):
             raise insufficient_privileges(f"operate on {ref.kind.lower()} '{ref.leaf}'")
+        managed = in_managed_schema(ctx.account, ref)
+        if managed is not None:
+            # "In managed access schemas: The OWNERSHIP privilege on objects can only be transferred
+            # to a subordinate role of the schema owner."
+            # (https://docs.snowflake.com/en/sql-reference/sql/grant-privilege , usage notes). The
+            # documentation does not say whether the schema owner itself counts as subordinate, nor
+            # which error a refusal gives: snowlocal lets the owner take it, and refuses any other
+            # role outside the owner's hierarchy as an access control error.
+            schema_owner = ctx.account.owner(managed)
+            if schema_owner is None or role not in ctx.engine.roles.closure(schema_owner):
+                raise SnowflakeError(
+                    3001,
+                    "42501",
+                    f"SQL access control error:\nOwnership of objects in managed access schema "
+                    f"'{managed.display()}' can only be transferred to a subordinate role of its owner.",
+                )
         outbound = [g for g in ctx.account.grants_on(ref) if g.privilege != OWNERSHIP]
         if outbound and mode is None:
             # Without COPY or REVOKE CURRENT GRANTS, Snowflake refuses to transfer an object that
