@@ -1,9 +1,11 @@
 """Audit events: what a service did, on ``mesh.audit``, for auditors, SRE teams and the other services.
 
-Every audit event names the input it answers (``input``: the event's id, type, topic, partition and
-offset) and the service that acted (name and version). Its CloudEvents id is derived from the
-input's id and the action (:func:`~meshplane.common.events.envelope.derived_event_id`), so a
-replayed input yields the same audit id and a consumer drops the duplicate by ``ce_id``.
+Every audit event names the input it answers (``input``: the event's id, type, topic, partition,
+offset and content digest) and the service that acted (name and version). Its CloudEvents id is
+derived from the input's id, its content digest and the action
+(:func:`~meshplane.common.events.envelope.derived_event_id`), so a replayed input yields the same
+audit id and a consumer drops the duplicate by ``ce_id``, while an id reused for other content
+gets audit ids of its own.
 Statements are recorded as a person would read them, with the query id Snowflake gave each, so an
 auditor can join the audit stream to ``QUERY_HISTORY``.
 

@@ -17,8 +17,9 @@ The whole of a service's ``service.py``::
         settings=ProvisionerSettings,
         subscriptions=(Subscription("product", "product lifecycle", "…", handlers),),
         emits=(AuditProductProvisioned, AuditProductProvisioningFailed, AuditProductRetired),
-        dependencies=lambda config, gateway: Provisioning(gateway, service_role=config.snowflake.role),
+        dependencies=lambda parts: Provisioning(parts.gateway, service_role=..., catalog=parts.catalog),
         on_failure=provisioning_failed,
+        catalog="write",
     )
 """
 

@@ -4,18 +4,20 @@
 record of a batch, in order, it
 
 1. decodes it (:func:`~meshplane.common.events.envelope.decode`) and checks that its type is one
-   the service takes; input that cannot be taken goes to ``mesh.deadletter`` — original key,
-   value and headers, plus the reason — and an ``event.rejected`` audit event tells the publisher
-   why. Nothing else runs for it;
+   the service takes, and that its id was not taken before with other content (``id-reused``);
+   input that cannot be taken goes to ``mesh.deadletter`` — original key, value and headers, plus
+   the reason — and an ``event.rejected`` audit event tells the publisher why. Nothing else runs
+   for it;
 2. calls the service's work function. Failures are sorted as in
    :mod:`meshplane.common.errors`: a temporary error (Snowflake's transient ones among them) is
    retried with exponential backoff and jitter while the partition waits (the consumer keeps
    heartbeating, so it stays in its group); a permanent error becomes the service's failure audit
    event; an unexpected exception is retried a few times, then the record is dead-lettered
    (``handler-error``) with the failure audit event, so one bug never holds a partition;
-3. queues the audit events the work returned, with ids derived from the input's id and the
-   action, so a replay yields the same ids. They leave at once; the processor waits for their
-   acknowledgements together, once per batch.
+3. queues the audit events the work returned (and what they ask to publish beside them, such as
+   the provisioner's catalog entries), with ids derived from the input's id, its content digest
+   and the action, so a replay yields the same ids. They leave at once; the processor waits for
+   their acknowledgements together, once per batch.
 
 :meth:`EventProcessor.process_batch` returns once every output of the records it took is
 acknowledged, and says where each partition must resume: the caller commits the rest. A
