@@ -44,8 +44,9 @@ def test_granting_what_is_held_leaves_show_output_unchanged(sandbox: Sandbox) ->
     db, reader, other = _setup(sandbox)
     owner = sandbox.name("OWNER")
     sandbox.sql(f"CREATE ROLE {owner}")
-    sandbox.sql(f"GRANT OWNERSHIP ON TABLE {db}.S.T TO ROLE {owner} COPY CURRENT GRANTS")
+    # Below the schema's owner first: in a managed-access schema ownership goes only to such a role.
     sandbox.sql(f"GRANT ROLE {owner} TO ROLE ACCOUNTADMIN")
+    sandbox.sql(f"GRANT OWNERSHIP ON TABLE {db}.S.T TO ROLE {owner} COPY CURRENT GRANTS")
     before = (
         sandbox.sql(f"SHOW GRANTS ON TABLE {db}.S.T"),
         sandbox.sql(f"SHOW FUTURE GRANTS IN SCHEMA {db}.S"),
