@@ -3,6 +3,22 @@
 Importing this package registers every event type (``EVENT_TYPES``).
 """
 
+from meshplane.common.events.access import (
+    AccessDecided,
+    AccessRequested,
+    AccessRevokeRequested,
+    ExternalConsumer,
+    InternalConsumer,
+)
+from meshplane.common.events.access_audit import (
+    AuditAccessDenied,
+    AuditAccessExpired,
+    AuditAccessGranted,
+    AuditAccessPending,
+    AuditAccessRevoked,
+    AuditDriftDetected,
+    AuditDriftRepaired,
+)
 from meshplane.common.events.audit import (
     AuditEventData,
     AuditEventRejected,
@@ -53,6 +69,16 @@ __all__ = [
     "DEADLETTER_TOPIC",
     "DOMAIN_TOPIC_KINDS",
     "EVENT_TYPES",
+    "AccessDecided",
+    "AccessRequested",
+    "AccessRevokeRequested",
+    "AuditAccessDenied",
+    "AuditAccessExpired",
+    "AuditAccessGranted",
+    "AuditAccessPending",
+    "AuditAccessRevoked",
+    "AuditDriftDetected",
+    "AuditDriftRepaired",
     "AuditEventData",
     "AuditEventRejected",
     "AuditProductProvisioned",
@@ -68,7 +94,9 @@ __all__ = [
     "EventPart",
     "EventRejectedError",
     "ExecutedStatement",
+    "ExternalConsumer",
     "InputRef",
+    "InternalConsumer",
     "KafkaRecord",
     "MeshContract",
     "ProductContractEvent",

@@ -35,7 +35,7 @@ CATALOG_TOPIC: Final = "mesh.catalog"
 MESH_TOPICS: Final = frozenset({AUDIT_TOPIC, DEADLETTER_TOPIC, CATALOG_TOPIC})
 
 #: The kinds of domain topic, ``mesh.<domain>.<kind>``. A new kind is added here with its events.
-DOMAIN_TOPIC_KINDS: Final = frozenset({"product"})
+DOMAIN_TOPIC_KINDS: Final = frozenset({"product", "access"})
 
 #: Every domain name, as a regular expression over the name (the length limit is applied by
 #: :func:`domain_of_topic`). No ``{m,n}``: FastStream reads braces in an address as its own path
