@@ -8,11 +8,16 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen
 
+# Open Policy Agent, built by the project from the Go module proxy (as Maven brings Kafka) and kept
+# in .cache/tools: the access policies in deploy/policies are tested with its own `opa test`.
+OPA_VERSION := v1.22.3
+OPA := $(CURDIR)/.cache/tools/opa-$(OPA_VERSION)/opa
+
 KAFKA_PORT ?= 9092
 SNOWLOCAL_PORT ?= 8765
 export KAFKA_PORT SNOWLOCAL_PORT
 
-.PHONY: help sync up down status demo test test-unit lint bench clean
+.PHONY: help sync up down status demo test test-unit test-policies lint bench clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -27,6 +32,13 @@ $(CURDIR)/.tools/bin/uv:
 
 sync: .venv/.synced ## install the workspace's Python packages
 
+$(OPA):
+	GOBIN=$(dir $(OPA)) go install github.com/open-policy-agent/opa@$(OPA_VERSION)
+
+test-policies: $(OPA) ## the access policies' own tests (opa test) and their formatting (opa fmt)
+	$(OPA) fmt --list --fail deploy/policies
+	$(OPA) test deploy/policies
+
 up: sync ## start Kafka (127.0.0.1:$KAFKA_PORT) and snowlocal (127.0.0.1:$SNOWLOCAL_PORT) in the background
 	$(RUN) devstack up --kafka-port $(KAFKA_PORT) --snowlocal-port $(SNOWLOCAL_PORT)
 
@@ -39,7 +51,7 @@ status: sync ## say what of the local stack runs
 demo: sync ## the mesh at work: example contracts in, Snowflake objects, audit timeline, masked and clear reads out
 	$(RUN) python demo/mesh_demo.py
 
-test: sync ## run every test (starts its own broker and snowlocal on free ports)
+test: sync test-policies ## run every test: the policies', then pytest (its own broker and snowlocal on free ports)
 	$(RUN) pytest
 
 test-unit: sync ## unit tests only (milliseconds, nothing started)
