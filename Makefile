@@ -10,7 +10,7 @@ RUN := $(UV) run --frozen
 
 # Open Policy Agent, built by the project from the Go module proxy (as Maven brings Kafka) and kept
 # in .cache/tools: the access policies in deploy/policies are tested with its own `opa test`.
-OPA_VERSION := v1.22.3
+OPA_VERSION := $(shell cat $(CURDIR)/deploy/opa/VERSION)
 OPA := $(CURDIR)/.cache/tools/opa-$(OPA_VERSION)/opa
 
 KAFKA_PORT ?= 9092

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["HttpSettings", "KafkaSettings", "LogSettings", "RetrySettings"]
+__all__ = ["HttpSettings", "KafkaSettings", "LogSettings", "PolicySettings", "RetrySettings"]
 
 
 class KafkaSettings(BaseSettings):
@@ -77,3 +77,17 @@ class RetrySettings(BaseSettings):
     max_seconds: float = Field(default=10.0, gt=0)
     budget_seconds: float = Field(default=120.0, gt=0)
     unexpected_attempts: int = Field(default=3, ge=1, le=20)
+
+
+class PolicySettings(BaseSettings):
+    """Where a service asks the policy engine (Open Policy Agent's REST API). ``MESH_POLICY_<FIELD>``.
+
+    In Kubernetes OPA is the pod's sidecar (``http://127.0.0.1:8181``); in the dev stack a local
+    server.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="MESH_POLICY_", extra="ignore", frozen=True)
+
+    url: str = Field(default="http://127.0.0.1:8181", min_length=1)
+    #: How long one decision may take before it counts as the engine being unreachable.
+    timeout_seconds: float = Field(default=2.0, gt=0, le=60)

@@ -69,3 +69,20 @@ def snowlocal_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sno
         return
     with running_snowlocal(work_dir=tmp_path_factory.mktemp("snowlocal")) as endpoint:
         yield endpoint
+
+
+@pytest.fixture(scope="session")
+def opa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Where an Open Policy Agent serving ``deploy/policies`` listens for this test session.
+
+    ``OPA_URL`` when set; else the project's pinned ``opa`` (built by ``make test-policies``, or
+    here on first use) is started on a free port and stopped after the session.
+    """
+    from_env = os.environ.get("OPA_URL", "").strip()
+    if from_env:
+        yield from_env
+        return
+    from meshplane.devstack.opa import running_opa
+
+    with running_opa(work_dir=tmp_path_factory.mktemp("opa")) as url:
+        yield url
