@@ -15,7 +15,8 @@ OPA := $(CURDIR)/.cache/tools/opa-$(OPA_VERSION)/opa
 
 KAFKA_PORT ?= 9092
 SNOWLOCAL_PORT ?= 8765
-export KAFKA_PORT SNOWLOCAL_PORT
+OPA_PORT ?= 8181
+export KAFKA_PORT SNOWLOCAL_PORT OPA_PORT
 
 .PHONY: help sync up down status demo test test-unit test-policies lint bench clean
 
@@ -39,8 +40,8 @@ test-policies: $(OPA) ## the access policies' own tests (opa test) and their for
 	$(OPA) fmt --list --fail deploy/policies
 	$(OPA) test deploy/policies
 
-up: sync ## start Kafka (127.0.0.1:$KAFKA_PORT) and snowlocal (127.0.0.1:$SNOWLOCAL_PORT) in the background
-	$(RUN) devstack up --kafka-port $(KAFKA_PORT) --snowlocal-port $(SNOWLOCAL_PORT)
+up: sync $(OPA) ## start Kafka (:$KAFKA_PORT), snowlocal (:$SNOWLOCAL_PORT) and OPA (:$OPA_PORT) in the background
+	$(RUN) devstack up --kafka-port $(KAFKA_PORT) --snowlocal-port $(SNOWLOCAL_PORT) --opa-port $(OPA_PORT)
 
 down: sync ## stop what make up started
 	$(RUN) devstack down

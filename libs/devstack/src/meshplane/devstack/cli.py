@@ -71,6 +71,9 @@ def _print_how_to_reach(records: list[ProcessRecord]) -> None:
             f"account {SNOWLOCAL_ACCOUNT}, user {SNOWLOCAL_USER}, password {SNOWLOCAL_PASSWORD}"
         )
         exports.append(f"export SNOWLOCAL_URL={_address(snow)}")
+    if (opa := by_name.get("opa")) is not None:
+        typer.echo(f"OPA        {_address(opa)}  serving deploy/policies (REST API, no auth)")
+        exports.append(f"export OPA_URL={_address(opa)} MESH_POLICY_URL={_address(opa)}")
     if exports:
         typer.echo("\nTo point tests, services and tools at this stack:")
         for line in exports:
@@ -84,10 +87,11 @@ def up(
         int | None, typer.Option(help="Kafka's KRaft controller port (default: the Kafka port + 1).")
     ] = None,
     snowlocal_port: Annotated[int, typer.Option(help="snowlocal's HTTP port.")] = 8765,
+    opa_port: Annotated[int, typer.Option(help="Open Policy Agent's HTTP port (0: do not start it).")] = 8181,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = LOCALHOST,
     state_dir: StateDirOption = None,
 ) -> None:
-    """Start Kafka and snowlocal in the background and wait until both answer."""
+    """Start Kafka, snowlocal and OPA in the background and wait until each answers."""
     try:
         folder = state_dir or default_state_dir()
         services = stack.stack_services(
@@ -95,6 +99,7 @@ def up(
             kafka_port=kafka_port,
             kafka_controller_port=kafka_controller_port or kafka_port + 1,
             snowlocal_port=snowlocal_port,
+            opa_port=opa_port or None,
             host=host,
         )
         result = stack.up(folder, services)

@@ -18,13 +18,13 @@ LOCALHOST = "127.0.0.1"
 
 # The ports `make up` uses by default. Test fixtures never pick these, so a stack started by
 # `make up` later (or already running on them) is never disturbed by a test run.
-MAKE_UP_DEFAULT_PORTS = frozenset({9092, 9093, 8765})
+MAKE_UP_DEFAULT_PORTS = frozenset({9092, 9093, 8765, 8181})
 
 
 def make_up_ports() -> frozenset[int]:
-    """The ports ``make up`` may use: the defaults plus KAFKA_PORT / SNOWLOCAL_PORT when set."""
+    """The ports ``make up`` may use: the defaults plus KAFKA_PORT / SNOWLOCAL_PORT / OPA_PORT when set."""
     ports = set(MAKE_UP_DEFAULT_PORTS)
-    for name in ("KAFKA_PORT", "SNOWLOCAL_PORT"):
+    for name in ("KAFKA_PORT", "SNOWLOCAL_PORT", "OPA_PORT"):
         value = os.environ.get(name, "")
         if value.isdigit():
             ports.add(int(value))

@@ -18,6 +18,7 @@ from pathlib import Path
 from meshplane.devstack.kafka import kafka_service
 from meshplane.devstack.launch import ServiceSpec, answering, start_all, stop
 from meshplane.devstack.net import LOCALHOST
+from meshplane.devstack.opa import opa_service
 from meshplane.devstack.process import ProcessRecord, is_ours
 from meshplane.devstack.snowlocal import snowlocal_service
 
@@ -28,15 +29,20 @@ def stack_services(
     kafka_port: int,
     kafka_controller_port: int,
     snowlocal_port: int,
+    opa_port: int | None = None,
     host: str = LOCALHOST,
 ) -> list[ServiceSpec]:
-    """What ``devstack up`` runs: the Kafka broker and snowlocal, their data kept in ``state_dir``."""
-    return [
+    """What ``devstack up`` runs: the Kafka broker and snowlocal, their data kept in ``state_dir``,
+    and Open Policy Agent serving ``deploy/policies`` when ``opa_port`` is given."""
+    services = [
         kafka_service(state_dir=state_dir, port=kafka_port, controller_port=kafka_controller_port, host=host),
         snowlocal_service(
             state_dir=state_dir, port=snowlocal_port, host=host, data_dir=state_dir / "snowlocal-data"
         ),
     ]
+    if opa_port is not None:
+        services.append(opa_service(state_dir=state_dir, port=opa_port, host=host))
+    return services
 
 
 _RECORD_SUFFIX = ".process.json"
