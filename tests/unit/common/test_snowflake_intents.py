@@ -15,7 +15,11 @@ from meshplane.common.snowflake.intents import (
     Object,
     Ownership,
     Revoke,
+    RevokeRole,
     SecureView,
+    Share,
+    ShareAccounts,
+    ShareGrant,
     Table,
     Tag,
     TagValues,
@@ -43,6 +47,20 @@ DOMAIN_TAG = ("SALES", "GOVERNANCE", "DOMAIN")
             'REVOKE USAGE ON DATABASE "SALES" FROM ROLE "R"',
         ),
         (GrantRole("A", "B"), 'GRANT ROLE "A" TO ROLE "B"'),
+        (RevokeRole("a", "b"), 'REVOKE ROLE "A" FROM ROLE "B"'),
+        (
+            ShareGrant("SELECT", Object("VIEW", ("SALES", "ORDERS_V1", "ORDER_LINES")), "SALES__ORDERS_V1"),
+            'GRANT SELECT ON VIEW "SALES"."ORDERS_V1"."ORDER_LINES" TO SHARE "SALES__ORDERS_V1"',
+        ),
+        (
+            ShareGrant("USAGE", Object("DATABASE", ("SALES",)), "S"),
+            'GRANT USAGE ON DATABASE "SALES" TO SHARE "S"',
+        ),
+        (
+            ShareAccounts("S", "ADD", ("partner_org.eu_account", "P.Q")),
+            'ALTER SHARE "S" ADD ACCOUNTS = PARTNER_ORG.EU_ACCOUNT, P.Q',
+        ),
+        (ShareAccounts("S", "REMOVE", ("P.Q",)), 'ALTER SHARE "S" REMOVE ACCOUNTS = P.Q'),
         (
             Ownership(Object("MASKING POLICY", ("SALES", "GOVERNANCE", "MASK_STRING")), "SALES_ADMIN"),
             'GRANT OWNERSHIP ON MASKING POLICY "SALES"."GOVERNANCE"."MASK_STRING" TO ROLE "SALES_ADMIN" '
@@ -114,3 +132,47 @@ def test_a_plan_of_intents_keeps_them_beside_their_statements_and_adds_up() -> N
     assert (first + Plan.of("raw", Statement("SHOW ROLES"))).intents == ()
     with pytest.raises(ValueError, match="one for one"):
         Plan("x", (Statement("SHOW ROLES"),), (GrantRole("A", "B"), GrantRole("B", "C")))
+
+
+def test_a_share_comment_is_bound_never_written_into_sql() -> None:
+    statement = Share("s", "it's sales.orders v1").statement()
+    assert statement.sql == 'CREATE SHARE IF NOT EXISTS "S" COMMENT = %(comment)s'
+    assert statement.params == {"comment": "it's sales.orders v1"}
+
+
+@pytest.mark.parametrize(
+    ("privilege", "on"),
+    [
+        # SELECT on the secure views only, never on the table behind them
+        ("SELECT", Object("TABLE", ("SALES", "ORDERS_V1", "ORDER_LINES_DATA"))),
+        ("SELECT", Object("SCHEMA", SCHEMA)),
+        ("USAGE", Object("VIEW", ("SALES", "ORDERS_V1", "ORDER_LINES"))),
+        ("USAGE", Object("WAREHOUSE", ("SALES_WH",))),  # a share carries data, never compute
+    ],
+)
+def test_a_share_holds_only_what_snowflake_lets_a_share_hold(privilege: str, on: Object) -> None:
+    with pytest.raises(ValueError, match="a share cannot hold"):
+        ShareGrant(privilege, on, "S")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "account",
+    [
+        "ORG",  # no account part
+        "ORG.ACC; DROP SHARE S",
+        "ORG.ACC, EVIL.ONE",  # one account per value: a list cannot be smuggled in
+        'ORG."ACC"',
+        "1ORG.ACC",
+        "ORG.ACC.EXTRA",
+        "\u041eRG.ACC",  # a Cyrillic O
+        "",
+    ],
+)
+def test_an_outside_account_that_is_not_org_dot_account_compiles_to_nothing(account: str) -> None:
+    with pytest.raises(ValueError, match=r"ORG\.ACCOUNT"):
+        ShareAccounts("S", "ADD", (account,))
+
+
+def test_a_share_accounts_change_names_at_least_one_account() -> None:
+    with pytest.raises(ValueError, match="at least one account"):
+        ShareAccounts("S", "REMOVE", ())

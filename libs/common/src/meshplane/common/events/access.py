@@ -22,6 +22,7 @@ from pydantic import Field, model_validator
 
 from meshplane.common.events.base import EventData, EventPart, event_type
 from meshplane.common.events.product import DomainName, ProductName
+from meshplane.common.snowflake.identifiers import ACCOUNT_PATTERN
 
 __all__ = [
     "ACCOUNT_LOCATOR_PATTERN",
@@ -33,10 +34,8 @@ __all__ = [
     "InternalConsumer",
 ]
 
-#: ``ORG.ACCOUNT``: an organization name and an account name, each a letter then letters, digits
-#: and underscores (https://docs.snowflake.com/en/user-guide/admin-account-identifier , "Format 1
-#: (preferred): Account name in your organization").
-ACCOUNT_LOCATOR_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,254}\.[A-Za-z][A-Za-z0-9_]{0,254}$"
+#: ``ORG.ACCOUNT`` (the rule lives with the other Snowflake names, in ``snowflake.identifiers``).
+ACCOUNT_LOCATOR_PATTERN = ACCOUNT_PATTERN
 
 RequestId = Annotated[
     str,

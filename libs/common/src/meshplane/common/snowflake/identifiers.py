@@ -27,8 +27,10 @@ import unicodedata
 from typing import Final
 
 __all__ = [
+    "ACCOUNT_PATTERN",
     "IDENTIFIER_MAX_LENGTH",
     "UnsafeIdentifierError",
+    "canonical_account",
     "canonical_identifier",
     "is_safe_identifier",
     "qualified_name",
@@ -148,3 +150,23 @@ def qualified_name(*parts: str) -> str:
     if not 1 <= len(parts) <= 3:
         raise ValueError(f"a qualified name has 1 to 3 parts (database, schema, object), got {len(parts)}")
     return ".".join(quote_identifier(part) for part in parts)
+
+
+#: ``ORG.ACCOUNT``: an organization name and an account name, each a letter then letters, digits
+#: and underscores (https://docs.snowflake.com/en/user-guide/admin-account-identifier , "Format 1
+#: (preferred): Account name in your organization"). A pattern string, for pydantic's ``Field``.
+ACCOUNT_PATTERN: Final = r"^[A-Za-z][A-Za-z0-9_]{0,254}\.[A-Za-z][A-Za-z0-9_]{0,254}$"
+_ACCOUNT_RE: Final = re.compile(r"\A[A-Za-z][A-Za-z0-9_]{0,254}\.[A-Za-z][A-Za-z0-9_]{0,254}\Z", re.ASCII)
+
+
+def canonical_account(account: str) -> str:
+    """An outside account's ``ORG.ACCOUNT`` in upper case, or :class:`UnsafeIdentifierError`.
+
+    Written unquoted into SQL (``ALTER SHARE … ADD ACCOUNTS = ORG.ACCOUNT``, the documented form):
+    the pattern leaves no character that could end the name or start another clause.
+    """
+    if not isinstance(account, str) or not account.isascii() or _ACCOUNT_RE.match(account) is None:
+        raise UnsafeIdentifierError(
+            account, "is not an outside account named ORG.ACCOUNT (letters, digits, _)"
+        )
+    return account.upper()

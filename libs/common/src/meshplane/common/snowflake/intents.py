@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
-from meshplane.common.snowflake.identifiers import qualified_name, quote_identifier
+from meshplane.common.snowflake.identifiers import canonical_account, qualified_name, quote_identifier
 from meshplane.common.snowflake.statements import ParamValue, Statement
 
 __all__ = [
@@ -42,9 +42,13 @@ __all__ = [
     "ObjectKind",
     "Ownership",
     "Revoke",
+    "RevokeRole",
     "Role",
     "Schema",
     "SecureView",
+    "Share",
+    "ShareAccounts",
+    "ShareGrant",
     "Table",
     "Tag",
     "TagMaskingPolicies",
@@ -171,6 +175,17 @@ class GrantRole:
 
 
 @dataclass(frozen=True)
+class RevokeRole:
+    """``to_role`` no longer inherits ``role`` (revoking a grant that is not held changes nothing)."""
+
+    role: str
+    from_role: str
+
+    def statement(self) -> Statement:
+        return _s(f"REVOKE ROLE {quote_identifier(self.role)} FROM ROLE {quote_identifier(self.from_role)}")
+
+
+@dataclass(frozen=True)
 class Ownership:
     """``role`` owns ``on``; the grants others hold on it are kept (``COPY CURRENT GRANTS``)."""
 
@@ -179,6 +194,67 @@ class Ownership:
 
     def statement(self) -> Statement:
         return _s(f"GRANT OWNERSHIP ON {self.on} TO ROLE {quote_identifier(self.role)} COPY CURRENT GRANTS")
+
+
+# -- secure shares ---------------------------------------------------------------------------------
+# https://docs.snowflake.com/en/sql-reference/sql/grant-privilege-share : a share holds USAGE on one
+# database only, SELECT on a view only if the view is secure, and (unlike a role) takes no
+# ``ALL VIEWS IN SCHEMA``: each view is granted by name.
+_SHARE_PRIVILEGES: Final[dict[str, frozenset[str]]] = {
+    "DATABASE": frozenset({"USAGE"}),
+    "SCHEMA": frozenset({"USAGE"}),
+    "VIEW": frozenset({"SELECT"}),
+}
+
+
+@dataclass(frozen=True)
+class Share:
+    """A secure share exists (one per product version offered to outside accounts)."""
+
+    name: str
+    comment: str
+
+    def statement(self) -> Statement:
+        return _s(
+            f"CREATE SHARE IF NOT EXISTS {quote_identifier(self.name)} COMMENT = %(comment)s",
+            {"comment": self.comment},
+        )
+
+
+@dataclass(frozen=True)
+class ShareGrant:
+    """``share`` holds ``privilege`` on ``on``: USAGE on a database or schema, SELECT on a secure view."""
+
+    privilege: Literal["USAGE", "SELECT"]
+    on: Object
+    share: str
+
+    def __post_init__(self) -> None:
+        if self.privilege not in _SHARE_PRIVILEGES.get(self.on.kind, frozenset()):
+            raise ValueError(f"a share cannot hold {self.privilege} on a {self.on.kind}")
+
+    def statement(self) -> Statement:
+        return _s(f"GRANT {self.privilege} ON {self.on} TO SHARE {quote_identifier(self.share)}")
+
+
+@dataclass(frozen=True)
+class ShareAccounts:
+    """Outside accounts are added to or removed from a share; either is a no-op when already so
+    (https://docs.snowflake.com/en/sql-reference/sql/alter-share)."""
+
+    share: str
+    change: Literal["ADD", "REMOVE"]
+    accounts: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.change not in ("ADD", "REMOVE") or not self.accounts:
+            raise ValueError("a share's accounts change by ADD or REMOVE of at least one account")
+        for account in self.accounts:
+            canonical_account(account)
+
+    def statement(self) -> Statement:
+        accounts = ", ".join(canonical_account(a) for a in self.accounts)
+        return _s(f"ALTER SHARE {quote_identifier(self.share)} {self.change} ACCOUNTS = {accounts}")
 
 
 # -- objects ---------------------------------------------------------------------------------------
@@ -412,6 +488,7 @@ Intent: TypeAlias = (
     Grant
     | Revoke
     | GrantRole
+    | RevokeRole
     | Ownership
     | Role
     | DropRole
@@ -427,4 +504,7 @@ Intent: TypeAlias = (
     | Comment
     | TagValues
     | TagMaskingPolicies
+    | Share
+    | ShareGrant
+    | ShareAccounts
 )
