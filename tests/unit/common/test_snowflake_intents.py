@@ -60,7 +60,7 @@ DOMAIN_TAG = ("SALES", "GOVERNANCE", "DOMAIN")
             ShareAccounts("S", "ADD", ("partner_org.eu_account", "P.Q")),
             'ALTER SHARE "S" ADD ACCOUNTS = PARTNER_ORG.EU_ACCOUNT, P.Q',
         ),
-        (ShareAccounts("S", "REMOVE", ("P.Q",)), 'ALTER SHARE "S" REMOVE ACCOUNTS = P.Q'),
+        (ShareAccounts("S", "REMOVE", ("P.Q",)), 'ALTER SHARE IF EXISTS "S" REMOVE ACCOUNTS = P.Q'),
         (
             Ownership(Object("MASKING POLICY", ("SALES", "GOVERNANCE", "MASK_STRING")), "SALES_ADMIN"),
             'GRANT OWNERSHIP ON MASKING POLICY "SALES"."GOVERNANCE"."MASK_STRING" TO ROLE "SALES_ADMIN" '

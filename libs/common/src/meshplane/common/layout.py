@@ -25,8 +25,9 @@ A domain ``sales`` gets:
 * one masking policy per type family, ``SALES.GOVERNANCE.MASK_<FAMILY>``, set on the
   classification tag (Snowflake allows one policy per data type on a tag).
 
-A product ``orders`` at major version 1 gets schema ``SALES.ORDERS_V1`` and reader role
-``SALES__ORDERS_V1_READER``: roles are account-wide, and the double underscore keeps one domain's
+A product ``orders`` at major version 1 gets schema ``SALES.ORDERS_V1``, reader role
+``SALES__ORDERS_V1_READER`` and, once an outside account is granted it, secure share
+``SALES__ORDERS_V1_SHARE``: roles and shares are account-wide, and the double underscore keeps one domain's
 products apart from another's (domain and product names never contain ``__`` nor end in ``_``,
 see :mod:`meshplane.common.events.names`; with a single ``_``, ``a`` + ``b_c`` and ``a_b`` + ``c``
 would share a role). Each output port ``order_lines`` is a table and a secure view:
@@ -200,6 +201,9 @@ class ProductLayout:
     major: int
     schema: str
     reader_role: str
+    #: The secure share outside accounts are added to (one per product version: a share holds
+    #: USAGE on a single database, https://docs.snowflake.com/en/sql-reference/sql/grant-privilege-share).
+    share: str
 
     @property
     def schema_name(self) -> tuple[str, str]:
@@ -232,4 +236,5 @@ def product_layout(domain: str, product: str, major: int) -> ProductLayout:
         major=major,
         schema=schema,
         reader_role=_derived(f"{layout.database}__{schema}", "_READER"),
+        share=_derived(f"{layout.database}__{schema}", "_SHARE"),
     )

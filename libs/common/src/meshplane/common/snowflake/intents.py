@@ -254,7 +254,11 @@ class ShareAccounts:
 
     def statement(self) -> Statement:
         accounts = ", ".join(canonical_account(a) for a in self.accounts)
-        return _s(f"ALTER SHARE {quote_identifier(self.share)} {self.change} ACCOUNTS = {accounts}")
+        # Removing from a share that was never made (nothing was ever shared) is not an error.
+        if_exists = "IF EXISTS " if self.change == "REMOVE" else ""
+        return _s(
+            f"ALTER SHARE {if_exists}{quote_identifier(self.share)} {self.change} ACCOUNTS = {accounts}"
+        )
 
 
 # -- objects ---------------------------------------------------------------------------------------

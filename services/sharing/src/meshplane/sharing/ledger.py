@@ -1,0 +1,125 @@
+"""The grants the mesh holds and when each ends: what expiry, retirement and drift work from.
+
+Pure and in memory. One :class:`HeldGrant` per (product version, consumer): a new approval for a
+grant already held extends it to the later of the two ends, never shortens it (an approval is a
+permission, and a shorter second one must not cut the first; a revocation is the way to end
+early).
+
+What the sweeps ask must not grow with the number of grants held:
+
+* :meth:`GrantLedger.due` — the grants whose end has passed — reads a heap ordered by end, so it
+  costs O(k log n) for k due grants, not a scan of all n;
+* :meth:`GrantLedger.on_product` — every grant on a retired version — and
+  :meth:`GrantLedger.of_consumer` — what a consumer holds, for the policy's input — read an index.
+
+A grant extended or revoked leaves its old heap entry behind; :meth:`due` skips entries that no
+longer match the held grant, and the heap is rebuilt once stale entries outnumber live ones.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TypeVar
+
+__all__ = ["GrantKey", "GrantLedger", "HeldGrant"]
+
+_IndexKey = TypeVar("_IndexKey")
+
+
+@dataclass(frozen=True, order=True)
+class GrantKey:
+    """One consumer's access to one product version (``consumer`` as ``plan.consumer_name`` gives it)."""
+
+    product_id: str  # domain.product
+    major: int
+    consumer: str
+
+
+@dataclass(frozen=True)
+class HeldGrant:
+    key: GrantKey
+    expires_at: datetime
+    request_id: str
+    policy_revision: str
+
+
+class GrantLedger:
+    def __init__(self) -> None:
+        self._held: dict[GrantKey, HeldGrant] = {}
+        self._by_product: defaultdict[tuple[str, int], set[GrantKey]] = defaultdict(set)
+        self._by_consumer: defaultdict[str, set[GrantKey]] = defaultdict(set)
+        self._ends: list[tuple[datetime, GrantKey]] = []
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def held(self, key: GrantKey) -> HeldGrant | None:
+        return self._held.get(key)
+
+    def grant(self, grant: HeldGrant) -> HeldGrant:
+        """Record ``grant``; a grant already held keeps the later end. Returns what is now held."""
+        if grant.expires_at.tzinfo is None:
+            raise ValueError("a grant's end is an aware datetime (UTC), never a naive one")
+        current = self._held.get(grant.key)
+        if current is not None and current.expires_at >= grant.expires_at:
+            return current
+        if current is not None:
+            grant = replace(grant, expires_at=max(grant.expires_at, current.expires_at))
+        self._held[grant.key] = grant
+        self._by_product[(grant.key.product_id, grant.key.major)].add(grant.key)
+        self._by_consumer[grant.key.consumer].add(grant.key)
+        heapq.heappush(self._ends, (grant.expires_at, grant.key))
+        self._compact_if_stale()
+        return grant
+
+    def revoke(self, key: GrantKey) -> HeldGrant | None:
+        """Forget the grant; returns it, or None when it was not held (a revocation may run twice)."""
+        grant = self._held.pop(key, None)
+        if grant is None:
+            return None
+        self._discard_index(self._by_product, (key.product_id, key.major), key)
+        self._discard_index(self._by_consumer, key.consumer, key)
+        self._compact_if_stale()
+        return grant
+
+    def due(self, now: datetime, limit: int | None = None) -> list[HeldGrant]:
+        """Up to ``limit`` held grants whose end is at or before ``now``, earliest first.
+
+        They stay held until :meth:`revoke`: the revocation in Snowflake comes first, and a sweep
+        that fails half-way finds the rest again.
+        """
+        found: list[HeldGrant] = []
+        while self._ends and self._ends[0][0] <= now and (limit is None or len(found) < limit):
+            end, key = heapq.heappop(self._ends)
+            current = self._held.get(key)
+            # A grant revoked and granted again to the same end has two entries: take it once.
+            if current is not None and current.expires_at == end and current not in found:
+                found.append(current)
+            # else: stale (the grant was extended or revoked since); dropped here for good
+        for grant in found:
+            heapq.heappush(self._ends, (grant.expires_at, grant.key))
+        return found
+
+    def on_product(self, product_id: str, major: int) -> list[HeldGrant]:
+        return sorted(
+            (self._held[k] for k in self._by_product.get((product_id, major), ())), key=lambda g: g.key
+        )
+
+    def of_consumer(self, consumer: str) -> list[HeldGrant]:
+        return sorted((self._held[k] for k in self._by_consumer.get(consumer, ())), key=lambda g: g.key)
+
+    @staticmethod
+    def _discard_index(index: defaultdict[_IndexKey, set[GrantKey]], at: _IndexKey, key: GrantKey) -> None:
+        keys = index.get(at)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del index[at]
+
+    def _compact_if_stale(self) -> None:
+        if len(self._ends) > 2 * len(self._held) + 64:
+            self._ends = [(g.expires_at, g.key) for g in self._held.values()]
+            heapq.heapify(self._ends)

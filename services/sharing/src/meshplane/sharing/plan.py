@@ -1,0 +1,91 @@
+"""Pure planning for sharing: (product, consumer) -> the Plan that grants or revokes. No I/O.
+
+A domain of the mesh reads another domain's product through the product's reader role: granting
+that role to the consumer domain's consumer role is the whole grant, and revoking it the whole
+revocation (https://docs.snowflake.com/en/sql-reference/sql/grant-role). The reader role already
+holds USAGE and SELECT on the product's schema and views (the provisioner grants them), so
+sharing never touches privileges on objects.
+
+An outside account reads through the product version's secure share: USAGE on the domain's
+database and on the product's schema, SELECT on each output port's secure view, each granted by
+name (a share takes no ``ALL VIEWS IN SCHEMA``, and SELECT only on secure views:
+https://docs.snowflake.com/en/sql-reference/sql/grant-privilege-share), then the account added
+to the share. Revoking removes the account, which ends its reading at once, also from a database
+it already created from the share (https://docs.snowflake.com/en/sql-reference/sql/alter-share).
+The share itself stays, empty of accounts, ready for the next approval.
+
+Every plan may run twice: granting what is held, adding an account already added or removing
+one that is not there changes nothing; ``CREATE SHARE IF NOT EXISTS``; ``ALTER SHARE IF EXISTS``
+for removal, so revoking from a share never created is not an error. ``REVOKE ROLE`` fails when
+either role is gone, so the handler plans it only when observation says both exist.
+"""
+
+from __future__ import annotations
+
+from meshplane.common.events.access import Consumer, ExternalConsumer
+from meshplane.common.layout import ProductLayout, domain_layout
+from meshplane.common.snowflake.intents import (
+    GrantRole,
+    Intent,
+    Object,
+    RevokeRole,
+    Share,
+    ShareAccounts,
+    ShareGrant,
+)
+from meshplane.common.snowflake.statements import Plan
+
+__all__ = ["consumer_name", "plan_grant", "plan_revoke", "share_comment"]
+
+
+def consumer_name(consumer: Consumer) -> str:
+    """The consumer as the ledger and audit events name it: ``domain:<name>`` or ``account:<ORG.ACCOUNT>``."""
+    if isinstance(consumer, ExternalConsumer):
+        return f"account:{consumer.account.upper()}"
+    return f"domain:{consumer.domain}"
+
+
+def share_comment(product: ProductLayout) -> str:
+    product_id = f"{product.domain.domain}.{product.product}"
+    return f"meshplane: {product_id} v{product.major}, outside accounts granted by sharing"
+
+
+def _share_contents(product: ProductLayout, ports: tuple[str, ...]) -> list[Intent]:
+    database = Object("DATABASE", (product.domain.database,))
+    schema = Object("SCHEMA", product.schema_name)
+    views = [Object("VIEW", view) for view in product.views(ports)]
+    return [
+        Share(product.share, share_comment(product)),
+        ShareGrant("USAGE", database, product.share),
+        ShareGrant("USAGE", schema, product.share),
+        *(ShareGrant("SELECT", view, product.share) for view in views),
+    ]
+
+
+def plan_grant(product: ProductLayout, ports: tuple[str, ...], consumer: Consumer) -> Plan:
+    """The statements that let ``consumer`` read ``product``'s output ``ports``.
+
+    ``ports`` matter only to a share (a role reaches every view through the reader role); an
+    outside account needs at least one, since a share without a view shares nothing.
+    """
+    what = f"{product.domain.domain}.{product.product} v{product.major} to {consumer_name(consumer)}"
+    if isinstance(consumer, ExternalConsumer):
+        if not ports:
+            raise ValueError(
+                f"{product.domain.domain}.{product.product} v{product.major} has no output port to share"
+            )
+        intents = [*_share_contents(product, ports), ShareAccounts(product.share, "ADD", (consumer.account,))]
+        return Plan.of_intents(f"share {what}", intents)
+    reader = domain_layout(consumer.domain).consumer_role
+    return Plan.of_intents(f"grant {what}", [GrantRole(product.reader_role, reader)])
+
+
+def plan_revoke(product: ProductLayout, consumer: Consumer) -> Plan:
+    """The statements that end ``consumer``'s reading of ``product``."""
+    what = f"{product.domain.domain}.{product.product} v{product.major} from {consumer_name(consumer)}"
+    if isinstance(consumer, ExternalConsumer):
+        return Plan.of_intents(
+            f"unshare {what}", [ShareAccounts(product.share, "REMOVE", (consumer.account,))]
+        )
+    reader = domain_layout(consumer.domain).consumer_role
+    return Plan.of_intents(f"revoke {what}", [RevokeRole(product.reader_role, reader)])
