@@ -68,6 +68,7 @@ bench: sync ## benchmarks, results in bench/results/
 	$(RUN) python bench/snowlocal_bench.py
 	$(RUN) python bench/provisioner_bench.py
 	$(RUN) python bench/catalog_bench.py
+	$(RUN) python bench/sharing_bench.py
 
 clean: down ## stop the local stack, then remove caches and its state (not the Maven cache)
 	rm -rf .stack .pytest_cache .mypy_cache .ruff_cache
