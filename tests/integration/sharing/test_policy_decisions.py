@@ -8,7 +8,8 @@ from meshplane.common.events.access import ExternalConsumer, InternalConsumer
 from meshplane.common.policy import PolicyClient
 from meshplane.common.settings import PolicySettings
 from meshplane.sharing.policy_input import ACCESS_DECISION, policy_input
-from tests.unit.sharing.test_policy_input import catalog_entry, request
+from tests.unit.common.test_access_events import request
+from tests.unit.sharing.test_policy_input import catalog_entry
 
 
 async def test_the_default_policy_decides_the_examples_as_governance_would(opa_url: str) -> None:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from meshplane.common.catalog import entries
 from meshplane.common.events import read_contract
-from meshplane.common.events.access import AccessRequested, ExternalConsumer, InternalConsumer
+from meshplane.common.events.access import ExternalConsumer
 from meshplane.common.events.catalog import CatalogEntry
 from meshplane.sharing.ledger import GrantKey, HeldGrant
 from meshplane.sharing.policy_input import policy_input
+from tests.unit.common.test_access_events import request
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
 
@@ -23,22 +23,8 @@ def catalog_entry(example: str) -> CatalogEntry:
     return entries.provisioned(None, read_contract(odcs), {}, changed_by="in-1")
 
 
-def request(**changes: Any) -> AccessRequested:
-    fields: dict[str, Any] = {
-        "request_id": "req-1",
-        "domain": "sales",
-        "product": "orders",
-        "major": 1,
-        "requester": "marketing",
-        "consumer": InternalConsumer(domain="marketing"),
-        "purpose": "campaign attribution",
-        "duration": timedelta(days=30, seconds=0.5),
-    }
-    return AccessRequested(**(fields | changes))
-
-
 def test_the_request_is_given_as_the_policy_reads_it_with_whole_seconds() -> None:
-    given = policy_input(request(), None, None)
+    given = policy_input(request(duration=timedelta(days=30, seconds=0.5)), None, None)
 
     assert given["request"] == {
         "request_id": "req-1",
