@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from meshplane.common.events.base import EventData, EventPart, event_type
+from meshplane.common.events.base import AboutOneProduct, EventData, EventPart, event_type
 from meshplane.common.events.product import DomainName, ProductName
 from meshplane.common.snowflake.identifiers import ACCOUNT_PATTERN
 
@@ -66,19 +66,11 @@ class ExternalConsumer(EventPart):
 Consumer = Annotated[InternalConsumer | ExternalConsumer, Field(discriminator="kind")]
 
 
-class _ProductAccess(EventData):
+class _ProductAccess(AboutOneProduct, EventData):
     request_id: RequestId
     domain: DomainName = Field(description="The product's (owning) domain.")
     product: ProductName
     major: Major
-
-    @property
-    def product_id(self) -> str:
-        return f"{self.domain}.{self.product}"
-
-    @property
-    def event_key(self) -> str:
-        return self.product_id
 
 
 @event_type("mesh.access.requested.v1")
@@ -105,17 +97,16 @@ class AccessRequested(_ProductAccess):
 
 @event_type("mesh.access.decided.v1")
 class AccessDecided(_ProductAccess):
-    """The owning domain approves or denies a pending request."""
+    """The owning domain approves or denies a pending request.
+
+    It speaks for the product's domain (``AboutOneProduct``), so only the owner's topic may carry it.
+    """
 
     decision: Literal["approve", "deny"]
     reason: str = Field(min_length=1, max_length=2000)
     duration: timedelta | None = Field(
         default=None, description="An approval for less time than asked (never more than the policy allows)."
     )
-
-    @property
-    def event_domain(self) -> str:
-        return self.domain  # only the owner decides: its topic must be the product's domain's
 
 
 @event_type("mesh.access.revoke-requested.v1")

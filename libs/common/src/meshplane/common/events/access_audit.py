@@ -15,7 +15,7 @@ from pydantic import Field
 
 from meshplane.common.events.access import Consumer
 from meshplane.common.events.audit import AuditEventData, ExecutedStatement
-from meshplane.common.events.base import EventPart, event_type
+from meshplane.common.events.base import AboutOneProduct, EventPart, event_type
 
 __all__ = [
     "AuditAccessDenied",
@@ -40,7 +40,7 @@ class Decision(EventPart):
     duration_seconds: int | None = Field(default=None, description="The access allowed, when approved.")
 
 
-class _AccessAudit(AuditEventData):
+class _AccessAudit(AboutOneProduct, AuditEventData):
     request_id: str
     domain: str = Field(description="The product's domain.")
     product: str
@@ -48,14 +48,6 @@ class _AccessAudit(AuditEventData):
     consumer: Consumer
     decision: Decision | None = None
     statements: tuple[ExecutedStatement, ...] = ()
-
-    @property
-    def event_domain(self) -> str:
-        return self.domain
-
-    @property
-    def event_key(self) -> str:
-        return f"{self.domain}.{self.product}"
 
 
 @event_type("mesh.audit.access.granted.v1")
@@ -101,21 +93,13 @@ class GrantDrift(EventPart):
 
 
 @event_type("mesh.audit.drift.detected.v1")
-class AuditDriftDetected(AuditEventData):
+class AuditDriftDetected(AboutOneProduct, AuditEventData):
     """What Snowflake holds on a product's reader role differs from what the mesh granted."""
 
     domain: str
     product: str
     major: int
     drift: tuple[GrantDrift, ...]
-
-    @property
-    def event_domain(self) -> str:
-        return self.domain
-
-    @property
-    def event_key(self) -> str:
-        return f"{self.domain}.{self.product}"
 
 
 @event_type("mesh.audit.drift.repaired.v1")

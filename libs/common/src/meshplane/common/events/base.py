@@ -9,11 +9,11 @@ A breaking change to a model is a new type (``….v2``) beside the old one, neve
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["EVENT_TYPES", "EventData", "EventPart", "event_type"]
+__all__ = ["EVENT_TYPES", "AboutOneProduct", "EventData", "EventPart", "event_type"]
 
 
 class EventPart(BaseModel):
@@ -39,6 +39,28 @@ class EventData(BaseModel):
     def event_key(self) -> str | None:
         """The Kafka key: the product id, so that all events of one product stay in order."""
         raise NotImplementedError
+
+
+class AboutOneProduct:
+    """Mixed into the data of an event that names one product by ``domain`` and ``product``: the
+    event speaks for that domain and is keyed by the product id, so one product's events stay in
+    order. Put it before :class:`EventData` among the bases; the model declares the two fields."""
+
+    if TYPE_CHECKING:  # declared by each model (with its own validation), not here
+        domain: str
+        product: str
+
+    @property
+    def product_id(self) -> str:
+        return f"{self.domain}.{self.product}"
+
+    @property
+    def event_domain(self) -> str:
+        return self.domain
+
+    @property
+    def event_key(self) -> str:
+        return self.product_id
 
 
 EVENT_TYPES: dict[str, type[EventData]] = {}

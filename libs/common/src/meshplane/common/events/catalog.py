@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from meshplane.common.events.base import EventData, EventPart, event_type
+from meshplane.common.events.base import AboutOneProduct, EventData, EventPart, event_type
 from meshplane.common.events.contract import Classification
 
 __all__ = ["CatalogColumn", "CatalogEntry", "CatalogPort", "CatalogVersion", "Lifecycle"]
@@ -51,7 +51,7 @@ class CatalogVersion(EventPart):
 
 
 @event_type("mesh.catalog.product.v1")
-class CatalogEntry(EventData):
+class CatalogEntry(AboutOneProduct, EventData):
     """A data product as the mesh knows it now: its versions, names, lifecycle, owner and lineage."""
 
     domain: str
@@ -63,18 +63,6 @@ class CatalogEntry(EventData):
         default_factory=dict,
         description="Columns per classification over the active versions' ports.",
     )
-
-    @property
-    def event_domain(self) -> str:
-        return self.domain
-
-    @property
-    def event_key(self) -> str:
-        return self.product_id
-
-    @property
-    def product_id(self) -> str:
-        return f"{self.domain}.{self.product}"
 
     @property
     def active(self) -> tuple[CatalogVersion, ...]:

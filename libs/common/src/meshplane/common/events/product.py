@@ -13,7 +13,7 @@ from open_data_contract_standard.model import OpenDataContractStandard
 from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 from pydantic_core import PydanticCustomError
 
-from meshplane.common.events.base import EventData, event_type
+from meshplane.common.events.base import AboutOneProduct, EventData, event_type
 from meshplane.common.events.contract import ContractError, MeshContract, read_contract
 from meshplane.common.events.names import (
     MESH_NAME_MAX_LENGTH,
@@ -97,7 +97,7 @@ class ProductUpdated(ProductContractEvent):
 
 
 @event_type("mesh.product.retired.v1")
-class ProductRetired(EventData):
+class ProductRetired(AboutOneProduct, EventData):
     """A domain retired one major version of a product: readers lose access, the data is kept."""
 
     domain: DomainName
@@ -106,11 +106,3 @@ class ProductRetired(EventData):
         ge=0, le=999_999, description="The major version retired (its schema is <PRODUCT>_V<major>)."
     )
     reason: str | None = Field(default=None, max_length=2000)
-
-    @property
-    def event_domain(self) -> str:
-        return self.domain
-
-    @property
-    def event_key(self) -> str:
-        return f"{self.domain}.{self.product}"

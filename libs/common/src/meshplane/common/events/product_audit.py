@@ -9,22 +9,14 @@ from __future__ import annotations
 from pydantic import Field
 
 from meshplane.common.events.audit import AuditEventData, ExecutedStatement, SnowflakeFailure
-from meshplane.common.events.base import event_type
+from meshplane.common.events.base import AboutOneProduct, event_type
 
 __all__ = ["AuditProductProvisioned", "AuditProductProvisioningFailed", "AuditProductRetired"]
 
 
-class _ProductAudit(AuditEventData):
+class _ProductAudit(AboutOneProduct, AuditEventData):
     domain: str
     product: str
-
-    @property
-    def event_domain(self) -> str:
-        return self.domain
-
-    @property
-    def event_key(self) -> str:
-        return f"{self.domain}.{self.product}"
 
 
 @event_type("mesh.audit.product.provisioned.v1")
