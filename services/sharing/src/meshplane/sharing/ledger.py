@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -66,8 +66,6 @@ class GrantLedger:
         current = self._held.get(grant.key)
         if current is not None and current.expires_at >= grant.expires_at:
             return current
-        if current is not None:
-            grant = replace(grant, expires_at=max(grant.expires_at, current.expires_at))
         self._held[grant.key] = grant
         self._by_product[(grant.key.product_id, grant.key.major)].add(grant.key)
         self._by_consumer[grant.key.consumer].add(grant.key)
@@ -92,11 +90,13 @@ class GrantLedger:
         that fails half-way finds the rest again.
         """
         found: list[HeldGrant] = []
+        seen: set[GrantKey] = set()
         while self._ends and self._ends[0][0] <= now and (limit is None or len(found) < limit):
             end, key = heapq.heappop(self._ends)
             current = self._held.get(key)
             # A grant revoked and granted again to the same end has two entries: take it once.
-            if current is not None and current.expires_at == end and current not in found:
+            if current is not None and current.expires_at == end and key not in seen:
+                seen.add(key)
                 found.append(current)
             # else: stale (the grant was extended or revoked since); dropped here for good
         for grant in found:
