@@ -12,9 +12,10 @@ Adding a service is described in ``docs/architecture.md``.
 from meshplane.common.kit.app import ServiceApp
 from meshplane.common.kit.config import ServiceConfig, ServiceSettings, service_settings_config
 from meshplane.common.kit.handlers import Handler, Handlers
-from meshplane.common.kit.spec import ServiceParts, ServiceSpec, Subscription
+from meshplane.common.kit.spec import Background, ServiceParts, ServiceSpec, Subscription
 
 __all__ = [
+    "Background",
     "Handler",
     "Handlers",
     "ServiceApp",

@@ -20,7 +20,14 @@ from meshplane.common.catalog import CatalogReader, CatalogSource, ensure_catalo
 from meshplane.common.events import ServiceRef, domain_topic_pattern
 from meshplane.common.kit.config import ServiceConfig
 from meshplane.common.kit.spec import ServiceParts, ServiceSpec
-from meshplane.common.messaging import EventProcessor, RecordProducer, RecordSink, create_broker, subscribe
+from meshplane.common.messaging import (
+    Emitter,
+    EventProcessor,
+    RecordProducer,
+    RecordSink,
+    create_broker,
+    subscribe,
+)
 from meshplane.common.snowflake.instrumented import InstrumentedGateway
 from meshplane.common.snowflake.ports import SnowflakePort
 from meshplane.common.snowflake.statements import Statement
@@ -70,7 +77,18 @@ def create_app(
     reads_topic = spec.catalog != "none" and catalog is None
     if spec.catalog != "none" and catalog is None:
         catalog = CatalogReader(config.kafka, client_id=f"{client_id}-catalog")
-    dependencies = spec.dependencies(ServiceParts(config=config, gateway=instrumented, catalog=catalog))
+    emitter = Emitter(service, sink or producer, metrics)
+    dependencies = spec.dependencies(
+        ServiceParts(config=config, gateway=instrumented, catalog=catalog, emitter=emitter)
+    )
+    background = tuple(spec.background(dependencies))
+    barriers = [part.caught_up for part in ((catalog,) if catalog is not None else ()) + background]
+
+    async def before_batch() -> None:
+        # Every state this replica reads has caught up with what other replicas wrote before it.
+        for caught_up in barriers:
+            await caught_up()
+
     broker = create_broker(config.kafka, client_id=client_id)
     for subscription in spec.subscriptions:
         processor = EventProcessor(
@@ -81,7 +99,7 @@ def create_app(
             work=subscription.handlers.work(dependencies),
             failed=spec.on_failure,
             accepts=subscription.handlers.types,
-            before_batch=None if catalog is None else catalog.caught_up,
+            before_batch=before_batch if barriers else None,
         )
         subscribe(
             broker,
@@ -100,6 +118,8 @@ def create_app(
     checks = {"kafka": producer.ready, "snowflake": snowflake_ready}
     if catalog is not None:
         checks["catalog"] = catalog.ready
+    for part in background:
+        checks[part.name] = part.ready
     health = HealthServer(
         host=config.http.host, port=config.http.port, registry=metrics.registry, checks=checks
     )
@@ -113,9 +133,13 @@ def create_app(
             if reads_topic and spec.catalog == "write":
                 await ensure_catalog_topic(config.kafka)
             await catalog.start()
+        for part in background:
+            await part.start()
 
     async def after_shutdown() -> None:
         await health.stop()
+        for part in reversed(background):
+            await part.stop()
         if catalog is not None:
             await catalog.stop()
         await producer.stop()

@@ -26,15 +26,15 @@ The whole of a service's ``service.py``::
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from meshplane.common.catalog import CatalogSource
 from meshplane.common.events import DOMAIN_TOPIC_KINDS, AuditEventData, AuditEventRejected, EventData
 from meshplane.common.kit.config import ServiceConfig, ServiceSettings, env_prefix
 from meshplane.common.kit.handlers import Handlers
-from meshplane.common.messaging import FailureAudit, RecordSink
+from meshplane.common.messaging import Emitter, FailureAudit, RecordSink
 from meshplane.common.snowflake.ports import SnowflakePort
 from meshplane.common.snowflake.settings import SnowflakeSettings
 from meshplane.common.telemetry import ServiceMetrics
@@ -42,7 +42,7 @@ from meshplane.common.telemetry import ServiceMetrics
 if TYPE_CHECKING:
     from meshplane.common.kit.app import ServiceApp
 
-__all__ = ["ServiceParts", "ServiceSpec", "Subscription"]
+__all__ = ["Background", "ServiceParts", "ServiceSpec", "Subscription"]
 
 _S = TypeVar("_S", bound=ServiceSettings)
 _D = TypeVar("_D")
@@ -64,6 +64,30 @@ class Subscription(Generic[_D]):
             raise ValueError(f"the {self.kind} subscription has no handlers")
 
 
+class Background(Protocol):
+    """A part of a service layer that runs beside the subscribers: a reader of a state topic, a sweep.
+
+    The kit starts it after the catalog and before the first batch, asks :meth:`caught_up` before
+    every batch (the read-your-writes barrier of a state topic; nothing for a sweep), reports
+    :meth:`ready` on ``/readyz`` under :attr:`name`, and stops it after the last batch, before the
+    producer stops (so what it emits while stopping is still delivered).
+    """
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def ready(self) -> bool: ...
+
+    async def caught_up(self) -> None: ...
+
+
+def _no_background(_dependencies: object) -> tuple[Background, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class ServiceParts(Generic[_S]):
     """What the kit hands a service's ``dependencies`` function to build its service layer from."""
@@ -73,6 +97,8 @@ class ServiceParts(Generic[_S]):
     gateway: SnowflakePort
     #: The catalog, rebuilt and followed; None unless the spec asks for it.
     catalog: CatalogSource | None
+    #: Produces the outcomes of work the service starts itself (not an answer to an input event).
+    emitter: Emitter
 
 
 @dataclass(frozen=True)
@@ -95,6 +121,8 @@ class ServiceSpec(Generic[_S, _D]):
     #: caught up before each batch); ``write``: it is the catalog's writer (the provisioner), which
     #: also makes sure the compacted topic exists.
     catalog: Literal["none", "read", "write"] = "none"
+    #: The parts of the service layer that run beside the subscribers (see :class:`Background`).
+    background: Callable[[_D], Sequence[Background]] = _no_background
     #: What the service's role must hold on the account (``meshctl doctor`` checks it), as the
     #: bootstrap of its identity grants it.
     account_privileges: tuple[str, ...] = ()

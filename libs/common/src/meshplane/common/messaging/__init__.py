@@ -1,6 +1,14 @@
 """The messaging spine every service shares: the broker, input processing, output production."""
 
 from meshplane.common.messaging.broker import create_broker, subscribe
+from meshplane.common.messaging.emitting import (
+    Cause,
+    Emitter,
+    Outcome,
+    OutcomeEncoder,
+    OutcomeStatus,
+    Publication,
+)
 from meshplane.common.messaging.processing import (
     DEADLETTER_HEADERS,
     HANDLER_ERROR,
@@ -9,9 +17,6 @@ from meshplane.common.messaging.processing import (
     EventProcessor,
     Failure,
     FailureAudit,
-    Outcome,
-    OutcomeStatus,
-    Publication,
     Work,
 )
 from meshplane.common.messaging.producer import Delivery, RecordingSink, RecordProducer, RecordSink
@@ -20,12 +25,15 @@ __all__ = [
     "DEADLETTER_HEADERS",
     "HANDLER_ERROR",
     "BatchProgress",
+    "Cause",
     "Delivery",
+    "Emitter",
     "EventContext",
     "EventProcessor",
     "Failure",
     "FailureAudit",
     "Outcome",
+    "OutcomeEncoder",
     "OutcomeStatus",
     "Publication",
     "RecordProducer",

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import enum
 import json
 import logging
 import time
@@ -49,7 +48,6 @@ from meshplane.common.errors import PermanentError, TemporaryError
 from meshplane.common.events import (
     AUDIT_TOPIC,
     DEADLETTER_TOPIC,
-    AuditEventData,
     AuditEventRejected,
     Envelope,
     EventData,
@@ -61,8 +59,8 @@ from meshplane.common.events import (
     decode,
     derived_event_id,
     domain_of_topic,
-    encode,
 )
+from meshplane.common.messaging.emitting import Cause, Outcome, OutcomeEncoder, OutcomeStatus, Publication
 from meshplane.common.messaging.producer import Delivery, RecordSink
 from meshplane.common.settings import RetrySettings
 from meshplane.common.snowflake.errors import SnowflakeGatewayError
@@ -76,7 +74,6 @@ from meshplane.common.telemetry import (
     current_trace_id,
     extract_context,
     get_tracer,
-    inject_headers,
 )
 
 __all__ = [
@@ -131,47 +128,6 @@ class EventContext:
             separators=(",", ":"),
         )
         return tag[:QUERY_TAG_MAX_LENGTH]
-
-
-class OutcomeStatus(enum.Enum):
-    """Whether the work an outcome reports was done, or failed and will not be tried again."""
-
-    DONE = "done"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Publication:
-    """An event written with an audit event, in the same batch, before the input's offset is committed.
-
-    The provisioner writes each product's catalog entry this way; its id is derived like the audit
-    event's, so a replay writes the same record again.
-    """
-
-    topic: str
-    data: EventData
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One audit event a work function asks to emit; ``action`` makes its id unique per input.
-
-    ``also``: events to write beside it (before it, so that whoever reads the audit event and then
-    the catalog finds the catalog already changed).
-    """
-
-    action: str
-    data: AuditEventData
-    status: OutcomeStatus = OutcomeStatus.DONE
-    also: tuple[Publication, ...] = ()
-
-    @classmethod
-    def done(cls, action: str, data: AuditEventData, *, also: Sequence[Publication] = ()) -> Outcome:
-        return cls(action, data, OutcomeStatus.DONE, tuple(also))
-
-    @classmethod
-    def failed(cls, action: str, data: AuditEventData) -> Outcome:
-        return cls(action, data, OutcomeStatus.FAILED)
 
 
 @dataclass(frozen=True)
@@ -242,7 +198,7 @@ class EventProcessor:
         self._before_batch = before_batch
         # Input id -> content digest, most recent last; bounded, so only "where it can know".
         self._seen: collections.OrderedDict[str, str] = collections.OrderedDict()
-        self._source = f"/meshplane/{service.name}"
+        self._encoder = OutcomeEncoder(service)
 
     async def process_batch(self, records: Sequence[KafkaRecord], *, time_budget: float) -> BatchProgress:
         """Take ``records`` in order; return once the outputs of those taken are acknowledged.
@@ -331,11 +287,9 @@ class EventProcessor:
                     outputs.append(self._dead_letter(record, HANDLER_ERROR, failure.reason))
                 outcome = self._failed(envelope, failure, context)
                 outcomes = [Outcome.failed(outcome.action, outcome.data)]
+            cause = Cause(envelope.id, input_ref.digest, envelope.chain_id)
             for outcome in outcomes:
-                outputs.extend(
-                    self._publication(envelope, outcome, p, input_ref.digest) for p in outcome.also
-                )
-                outputs.append(self._audit_record(envelope, outcome, input_ref.digest))
+                outputs.extend(self._encoder.records(outcome, cause))
             for outcome in outcomes:
                 self._metrics.audit_out.labels(type=outcome.data.EVENT_TYPE).inc()
             failed = any(outcome.status is OutcomeStatus.FAILED for outcome in outcomes)
@@ -400,34 +354,6 @@ class EventProcessor:
         if len(self._seen) > SEEN_IDS:
             self._seen.popitem(last=False)
 
-    def _publication(
-        self, envelope: Envelope[EventData], outcome: Outcome, publication: Publication, digest: str | None
-    ) -> KafkaRecord:
-        return encode(
-            publication.data,
-            topic=publication.topic,
-            source=self._source,
-            event_id=derived_event_id(
-                envelope.id, f"{self._service.name}/{outcome.action}/{publication.topic}", digest
-            ),
-            correlation_id=envelope.chain_id,
-            causation_id=envelope.id,
-            extra_headers=inject_headers(),
-        )
-
-    def _audit_record(
-        self, envelope: Envelope[EventData], outcome: Outcome, digest: str | None
-    ) -> KafkaRecord:
-        return encode(
-            outcome.data,
-            topic=AUDIT_TOPIC,
-            source=self._source,
-            event_id=derived_event_id(envelope.id, f"{self._service.name}/{outcome.action}", digest),
-            correlation_id=envelope.chain_id,
-            causation_id=envelope.id,
-            extra_headers=inject_headers(),
-        )
-
     def _dead_letter(self, record: KafkaRecord, reason: str, detail: str) -> KafkaRecord:
         """``record`` as it arrived, on the dead-letter topic, with why and where it came from."""
         self._metrics.dead_letters.labels(reason=reason).inc()
@@ -460,14 +386,11 @@ class EventProcessor:
             reason=rejection.reason,
             domain=domain_of_topic(record.topic),
         )
-        audit_record = encode(
+        audit_record = self._encoder.encode(
             audit,
-            topic=AUDIT_TOPIC,
-            source=self._source,
-            event_id=derived_event_id(input_id, f"{self._service.name}/rejected", input_ref.digest),
-            correlation_id=input_id,
-            causation_id=input_id,
-            extra_headers=inject_headers(),
+            AUDIT_TOPIC,
+            derived_event_id(input_id, f"{self._service.name}/rejected", input_ref.digest),
+            Cause(input_id, input_ref.digest, input_id),
         )
         log.warning(
             "rejected %s at %s/%d/%d: %s", input_id, record.topic, record.partition, record.offset, rejection
