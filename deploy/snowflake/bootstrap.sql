@@ -22,6 +22,13 @@
 --     takes this global privilege
 --     (https://docs.snowflake.com/en/user-guide/tag-based-masking-policies , and the centralized
 --     model of https://docs.snowflake.com/en/user-guide/security-column-intro ).
+--   * the role MESHPLANE_READER_ROLES, which owns every product's reader role: the provisioner
+--     creates a reader role and hands its ownership to this role, which it holds (so the hand-off
+--     goes to a role active in its session, as behaviour change 2395 will require:
+--     https://docs.snowflake.com/en/release-notes/bcr-bundles/2026_07/bcr-2395), and keeps
+--     dropping reader roles at retirement through it. Sharing holds it too: a role is granted by
+--     its owner or with MANAGE GRANTS (https://docs.snowflake.com/en/sql-reference/sql/grant-role),
+--     and owning the reader roles, nothing else, is the least that lets sharing grant them.
 --   Not granted: APPLY TAG. The provisioner owns (through each domain's admin role) both the
 --   tags and the objects it tags, and APPLY on a tag plus OWNERSHIP of the object is enough to
 --   set a tag (https://docs.snowflake.com/en/user-guide/object-tagging , "Tag privileges").
@@ -48,10 +55,14 @@ CREATE USER IF NOT EXISTS MESHPLANE_PROVISIONER_SVC
 
 GRANT ROLE MESHPLANE_PROVISIONER TO USER MESHPLANE_PROVISIONER_SVC;
 
+CREATE ROLE IF NOT EXISTS MESHPLANE_READER_ROLES
+  COMMENT = 'Meshplane: owns every data product reader role (held by the provisioner and sharing)';
+
 USE ROLE SECURITYADMIN;
 
 -- The provisioner's role rolls up to SYSADMIN.
 GRANT ROLE MESHPLANE_PROVISIONER TO ROLE SYSADMIN;
+GRANT ROLE MESHPLANE_READER_ROLES TO ROLE MESHPLANE_PROVISIONER;
 
 GRANT CREATE DATABASE ON ACCOUNT TO ROLE MESHPLANE_PROVISIONER;
 GRANT CREATE WAREHOUSE ON ACCOUNT TO ROLE MESHPLANE_PROVISIONER;

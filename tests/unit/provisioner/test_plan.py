@@ -13,7 +13,7 @@ from open_data_contract_standard.model import OpenDataContractStandard
 
 from meshplane.common.events.contract import ContractError, read_contract
 from meshplane.common.events.names import is_mesh_name
-from meshplane.common.layout import DOMAIN_READY_MARKER, domain_layout, product_layout
+from meshplane.common.layout import DOMAIN_READY_MARKER, READER_ROLES_OWNER, domain_layout, product_layout
 from meshplane.common.snowflake.identifiers import UnsafeIdentifierError
 from meshplane.common.snowflake.intents import (
     AllIn,
@@ -91,9 +91,15 @@ def test_new_domain_sets_up_the_domain_then_the_product_and_marks_it_ready_last(
         GrantRole("SALES_ENGINEER", "SALES_ADMIN"),
         GrantRole("SALES_ADMIN", SERVICE),
     ]
-    # Every object of the domain and the product ends up owned by the domain's admin role.
-    owned = {(i.on.kind, i.on.name) for i in plan.intents if isinstance(i, Ownership)}
-    assert all(i.role == "SALES_ADMIN" for i in plan.intents if isinstance(i, Ownership))
+    # Every object of the domain and the product ends up owned by the domain's admin role; the
+    # reader role by the role that owns reader roles (so that sharing, holding it, may grant it).
+    owned = {(i.on.kind, i.on.name) for i in plan.intents if isinstance(i, Ownership) and i.on.kind != "ROLE"}
+    assert all(
+        i.role == "SALES_ADMIN" for i in plan.intents if isinstance(i, Ownership) and i.on.kind != "ROLE"
+    )
+    assert [
+        (i.on.name, i.role) for i in plan.intents if isinstance(i, Ownership) and i.on.kind == "ROLE"
+    ] == [(("SALES__ORDERS_V1_READER",), READER_ROLES_OWNER)]
     assert {
         ("DATABASE", ("SALES",)),
         ("WAREHOUSE", ("SALES_WH",)),

@@ -61,6 +61,7 @@ __all__ = [
     "GOVERNANCE_SCHEMA",
     "MASKED_TYPE_FAMILIES",
     "PORT_TABLE_SUFFIX",
+    "READER_ROLES_OWNER",
     "DomainLayout",
     "PortLayout",
     "ProductLayout",
@@ -72,6 +73,11 @@ __all__ = [
 ]
 
 GOVERNANCE_SCHEMA: Final = "GOVERNANCE"
+#: Owns every product's reader role, and is granted to the provisioner (which creates, hands over and
+#: at retirement drops them) and to sharing (which grants them to consumers). A role is granted by its
+#: owner or with MANAGE GRANTS (https://docs.snowflake.com/en/sql-reference/sql/grant-role), so this
+#: is the least sharing can hold to grant reader roles: it owns nothing else. Created by the bootstraps.
+READER_ROLES_OWNER: Final = "MESHPLANE_READER_ROLES"
 #: The table behind a port's view is ``<PORT>_DATA``; the contract reader leaves room for it.
 PORT_TABLE_SUFFIX: Final = "_DATA"
 

@@ -35,8 +35,13 @@ __all__ = [
     "PROVISIONER_ROLE",
     "PROVISIONER_USER",
     "PROVISIONER_WAREHOUSE",
+    "SHARING_PASSWORD",
+    "SHARING_ROLE",
+    "SHARING_USER",
+    "SHARING_WAREHOUSE",
     "as_environment",
     "bootstrap_provisioner",
+    "bootstrap_sharing",
     "bootstrap_sql_path",
     "bootstrap_statements",
 ]
@@ -47,11 +52,19 @@ PROVISIONER_WAREHOUSE: Final = "MESHPLANE_PROVISIONER_WH"
 #: The local account's password for the provisioner's user (snowlocal only; real Snowflake uses a key pair).
 PROVISIONER_PASSWORD: Final = "provisioner-local"  # noqa: S105 - a local test account's documented login
 
+SHARING_ROLE: Final = "MESHPLANE_SHARING"
+SHARING_USER: Final = "MESHPLANE_SHARING_SVC"
+SHARING_WAREHOUSE: Final = "MESHPLANE_SHARING_WH"
+SHARING_PASSWORD: Final = "sharing-local"  # noqa: S105 - a local test account's documented login
+
 _USE_ROLE_RE: Final = re.compile(r"\AUSE\s+ROLE\s+([A-Za-z][A-Za-z0-9_]*)\Z", re.IGNORECASE | re.ASCII)
 
 
-def bootstrap_sql_path() -> Path:
-    return repo_root() / "deploy" / "snowflake" / "bootstrap.sql"
+def bootstrap_sql_path(service: str = "provisioner") -> Path:
+    """The bootstrap script of a service: ``bootstrap.sql`` (the provisioner's, which the others
+    build on) or ``bootstrap-<service>.sql``."""
+    name = "bootstrap.sql" if service == "provisioner" else f"bootstrap-{service}.sql"
+    return repo_root() / "deploy" / "snowflake" / name
 
 
 def bootstrap_statements(text: str) -> list[str]:
@@ -90,9 +103,22 @@ def bootstrap_provisioner(
 ) -> dict[str, object]:
     """Run bootstrap.sql on snowlocal as ADMIN, give the provisioner's user ``password``, and return
     the ``MESH_SNOWFLAKE_*`` settings (as field names) to run as that user."""
+    _run_script(endpoint, script or bootstrap_sql_path(), PROVISIONER_USER, password)
+    return _settings(endpoint, PROVISIONER_USER, PROVISIONER_ROLE, PROVISIONER_WAREHOUSE, password)
+
+
+def bootstrap_sharing(endpoint: SnowlocalEndpoint, *, password: str = SHARING_PASSWORD) -> dict[str, object]:
+    """Run the provisioner's bootstrap and then sharing's (which builds on it) on snowlocal, give
+    sharing's user ``password``, and return the settings to run as that user."""
+    bootstrap_provisioner(endpoint)
+    _run_script(endpoint, bootstrap_sql_path("sharing"), SHARING_USER, password)
+    return _settings(endpoint, SHARING_USER, SHARING_ROLE, SHARING_WAREHOUSE, password)
+
+
+def _run_script(endpoint: SnowlocalEndpoint, script: Path, user: str, password: str) -> None:
     from meshplane.common.snowflake.statements import Statement
 
-    statements = bootstrap_statements((script or bootstrap_sql_path()).read_text(encoding="utf-8"))
+    statements = bootstrap_statements(script.read_text(encoding="utf-8"))
     gateways: dict[str, SnowflakeGateway] = {}
     try:
         role = "ACCOUNTADMIN"
@@ -106,17 +132,23 @@ def bootstrap_provisioner(
         useradmin = gateways.get("USERADMIN") or gateways.setdefault(
             "USERADMIN", _gateway(endpoint, "USERADMIN")
         )
+        # The name is one of this module's constants, never input.
         useradmin.query_blocking(
-            Statement(f"ALTER USER {PROVISIONER_USER} SET PASSWORD = %(password)s", {"password": password})
+            Statement(f"ALTER USER {user} SET PASSWORD = %(password)s", {"password": password})
         )
     finally:
         for gateway in gateways.values():
             gateway.close()
+
+
+def _settings(
+    endpoint: SnowlocalEndpoint, user: str, role: str, warehouse: str, password: str
+) -> dict[str, object]:
     return {
         "account": SNOWLOCAL_ACCOUNT,
-        "user": PROVISIONER_USER,
-        "role": PROVISIONER_ROLE,
-        "warehouse": PROVISIONER_WAREHOUSE,
+        "user": user,
+        "role": role,
+        "warehouse": warehouse,
         "host": endpoint.host,
         "port": endpoint.port,
         "protocol": endpoint.protocol,

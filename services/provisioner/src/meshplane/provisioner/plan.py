@@ -51,6 +51,7 @@ from meshplane.common.events.contract import Column as ContractColumn
 from meshplane.common.layout import (
     MASKED_TYPE_FAMILIES,
     PORT_TABLE_SUFFIX,
+    READER_ROLES_OWNER,
     DomainLayout,
     ProductLayout,
     domain_comment,
@@ -266,6 +267,9 @@ def _product_intents(
             schema, ((d.domain_tag, d.domain), (d.product_tag, p.product), (d.lifecycle_tag, "active"))
         ),
         Role(reader, f"Reads data product {d.domain}.{p.product} v{p.major}. Managed by Meshplane."),
+        # Handed to the role that owns every reader role, so that sharing (granted that role) may
+        # grant it to consumers; the provisioner keeps acting on it through the same role.
+        Ownership(Object("ROLE", (reader,)), READER_ROLES_OWNER),
         Grant(("USAGE",), _database(d), reader),
         Grant(("USAGE",), schema, reader),
         Grant(("SELECT",), FutureIn("VIEWS", p.schema_name), reader),

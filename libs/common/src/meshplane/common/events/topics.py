@@ -21,6 +21,7 @@ __all__ = [
     "DEADLETTER_TOPIC",
     "DOMAIN_TOPIC_KINDS",
     "MESH_TOPICS",
+    "SHARING_LEDGER_TOPIC",
     "check_domain_pattern",
     "domain_of_topic",
     "domain_topic",
@@ -31,8 +32,10 @@ AUDIT_TOPIC: Final = "mesh.audit"
 DEADLETTER_TOPIC: Final = "mesh.deadletter"
 #: Every product's current descriptor, keyed by product id; compacted, written by the provisioner.
 CATALOG_TOPIC: Final = "mesh.catalog"
+#: Sharing's state, one whole record per product, keyed by product id; compacted, written by sharing.
+SHARING_LEDGER_TOPIC: Final = "mesh.sharing-ledger"
 #: The topics the mesh itself owns (``mesh.<name>``); no domain may take one of these names.
-MESH_TOPICS: Final = frozenset({AUDIT_TOPIC, DEADLETTER_TOPIC, CATALOG_TOPIC})
+MESH_TOPICS: Final = frozenset({AUDIT_TOPIC, DEADLETTER_TOPIC, CATALOG_TOPIC, SHARING_LEDGER_TOPIC})
 
 #: The kinds of domain topic, ``mesh.<domain>.<kind>``. A new kind is added here with its events.
 DOMAIN_TOPIC_KINDS: Final = frozenset({"product", "access"})

@@ -56,11 +56,14 @@ __all__ = [
     "Warehouse",
 ]
 
-ObjectKind: TypeAlias = Literal["DATABASE", "SCHEMA", "WAREHOUSE", "TABLE", "VIEW", "TAG", "MASKING POLICY"]
+ObjectKind: TypeAlias = Literal[
+    "DATABASE", "SCHEMA", "WAREHOUSE", "TABLE", "VIEW", "TAG", "MASKING POLICY", "ROLE"
+]
 #: How many name parts an object of each kind has: database-level, schema-level, schema objects.
 _NAME_PARTS: Final[dict[str, int]] = {
     "DATABASE": 1,
     "WAREHOUSE": 1,
+    "ROLE": 1,
     "SCHEMA": 2,
     "TABLE": 3,
     "VIEW": 3,
