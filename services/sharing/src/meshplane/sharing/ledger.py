@@ -22,9 +22,25 @@ import heapq
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["GrantKey", "GrantLedger", "HeldGrant"]
+from meshplane.common.events import InputRef, LedgerGrant, PendingRequest, SharingLedgerEntry
+from meshplane.sharing.plan import consumer_name
+
+__all__ = [
+    "GrantKey",
+    "GrantLedger",
+    "HeldGrant",
+    "LedgerState",
+    "Recorded",
+    "grant_key",
+    "held_grant",
+    "pending_request",
+    "with_grant",
+    "with_pending",
+    "without_grant",
+    "without_pending",
+]
 
 _IndexKey = TypeVar("_IndexKey")
 
@@ -123,3 +139,119 @@ class GrantLedger:
         if len(self._ends) > 2 * len(self._held) + 64:
             self._ends = [(g.expires_at, g.key) for g in self._held.values()]
             heapq.heapify(self._ends)
+
+
+# -- the ledger's records: one whole SharingLedgerEntry per product ------------------------------
+
+
+def grant_key(product_id: str, grant: LedgerGrant) -> GrantKey:
+    return GrantKey(product_id, grant.major, consumer_name(grant.consumer))
+
+
+def _entry(
+    entry: SharingLedgerEntry | None, product_id: str, changed_by: str, **changes: Any
+) -> SharingLedgerEntry:
+    if entry is None:
+        domain, product = product_id.split(".", 1)
+        entry = SharingLedgerEntry(domain=domain, product=product, changed_by=changed_by)
+    return entry.model_copy(update={"changed_by": changed_by, **changes})
+
+
+def with_grant(
+    entry: SharingLedgerEntry | None, product_id: str, grant: LedgerGrant, *, changed_by: str
+) -> tuple[SharingLedgerEntry, LedgerGrant]:
+    """The entry holding ``grant``; one already held keeps the later end. Returns what is now held."""
+    key = grant_key(product_id, grant)
+    grants = list(entry.grants) if entry is not None else []
+    for i, held in enumerate(grants):
+        if grant_key(product_id, held) == key:
+            if held.expires_at >= grant.expires_at:
+                return _entry(entry, product_id, changed_by), held
+            grants[i] = grant
+            break
+    else:
+        grants.append(grant)
+    return _entry(entry, product_id, changed_by, grants=tuple(grants)), grant
+
+
+def without_grant(
+    entry: SharingLedgerEntry | None, product_id: str, key: GrantKey, *, changed_by: str
+) -> SharingLedgerEntry:
+    grants = tuple(g for g in (entry.grants if entry else ()) if grant_key(product_id, g) != key)
+    return _entry(entry, product_id, changed_by, grants=grants)
+
+
+def held_grant(entry: SharingLedgerEntry | None, product_id: str, key: GrantKey) -> LedgerGrant | None:
+    return next((g for g in (entry.grants if entry else ()) if grant_key(product_id, g) == key), None)
+
+
+def with_pending(
+    entry: SharingLedgerEntry | None, product_id: str, request: PendingRequest, *, changed_by: str
+) -> SharingLedgerEntry:
+    pending = tuple(p for p in (entry.pending if entry else ()) if p.request_id != request.request_id)
+    return _entry(entry, product_id, changed_by, pending=(*pending, request))
+
+
+def without_pending(
+    entry: SharingLedgerEntry | None, product_id: str, request_id: str, *, changed_by: str
+) -> SharingLedgerEntry:
+    pending = tuple(p for p in (entry.pending if entry else ()) if p.request_id != request_id)
+    return _entry(entry, product_id, changed_by, pending=pending)
+
+
+def pending_request(entry: SharingLedgerEntry | None, request_id: str) -> PendingRequest | None:
+    return next((p for p in (entry.pending if entry else ()) if p.request_id == request_id), None)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Where a product's current entry was read from: its partition, and the record (for audits)."""
+
+    partition: int
+    record: InputRef
+
+
+class LedgerState:
+    """Every product's current entry, the grants indexed for sweeps, and where each entry was read."""
+
+    def __init__(self) -> None:
+        self.grants = GrantLedger()
+        self._entries: dict[str, SharingLedgerEntry] = {}
+        self._recorded: dict[str, Recorded] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entry(self, product_id: str) -> SharingLedgerEntry | None:
+        return self._entries.get(product_id)
+
+    def recorded(self, product_id: str) -> Recorded | None:
+        return self._recorded.get(product_id)
+
+    def products(self) -> list[str]:
+        return sorted(self._entries)
+
+    def put(self, entry: SharingLedgerEntry, recorded: Recorded | None = None) -> None:
+        """Make ``entry`` the product's current one (``recorded``: where it was read; None for an own
+        write not yet read back)."""
+        product_id = entry.product_id
+        self._forget_grants(product_id)
+        self._entries[product_id] = entry
+        if recorded is not None:
+            self._recorded[product_id] = recorded
+        for grant in entry.grants:
+            self.grants.grant(
+                HeldGrant(
+                    grant_key(product_id, grant), grant.expires_at, grant.request_id, grant.policy_revision
+                )
+            )
+
+    def discard(self, product_id: str) -> None:
+        self._forget_grants(product_id)
+        self._entries.pop(product_id, None)
+        self._recorded.pop(product_id, None)
+
+    def _forget_grants(self, product_id: str) -> None:
+        old = self._entries.get(product_id)
+        for grant in old.grants if old is not None else ():
+            self.grants.revoke(grant_key(product_id, grant))

@@ -10,7 +10,8 @@ from typing import Any, Final
 
 from meshplane.common.kit import ServiceSpec
 from meshplane.provisioner.service import SERVICE as PROVISIONER
+from meshplane.sharing.service import SERVICE as SHARING
 
 __all__ = ["SERVICES"]
 
-SERVICES: Final[tuple[ServiceSpec[Any, Any], ...]] = (PROVISIONER,)
+SERVICES: Final[tuple[ServiceSpec[Any, Any], ...]] = (PROVISIONER, SHARING)

@@ -13,6 +13,7 @@ from meshplane.common.events.access import (
 from meshplane.common.events.access_audit import (
     AuditAccessDenied,
     AuditAccessExpired,
+    AuditAccessFailed,
     AuditAccessGranted,
     AuditAccessPending,
     AuditAccessRevoked,
@@ -77,6 +78,7 @@ __all__ = [
     "AccessRevokeRequested",
     "AuditAccessDenied",
     "AuditAccessExpired",
+    "AuditAccessFailed",
     "AuditAccessGranted",
     "AuditAccessPending",
     "AuditAccessRevoked",

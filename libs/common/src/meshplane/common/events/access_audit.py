@@ -14,12 +14,13 @@ from typing import Literal
 from pydantic import Field
 
 from meshplane.common.events.access import Consumer
-from meshplane.common.events.audit import AuditEventData, ExecutedStatement
+from meshplane.common.events.audit import AuditEventData, ExecutedStatement, SnowflakeFailure
 from meshplane.common.events.base import AboutOneProduct, EventPart, event_type
 
 __all__ = [
     "AuditAccessDenied",
     "AuditAccessExpired",
+    "AuditAccessFailed",
     "AuditAccessGranted",
     "AuditAccessPending",
     "AuditAccessRevoked",
@@ -80,6 +81,22 @@ class AuditAccessExpired(_AccessAudit):
     """A grant reached its expiry and was revoked without anyone asking."""
 
     expired_at: datetime
+
+
+@event_type("mesh.audit.access.failed.v1")
+class AuditAccessFailed(AboutOneProduct, AuditEventData):
+    """An access event that was not carried out and will not be tried again: a decision on no pending
+    request, a revocation by a domain that is neither owner nor consumer, Snowflake refusing, a bug
+    retried in vain. ``reason`` says which, in words the publisher can act on."""
+
+    request_id: str
+    domain: str = Field(description="The product's domain.")
+    product: str
+    major: int
+    consumer: Consumer | None = None
+    reason: str
+    failure: SnowflakeFailure | None = None
+    statements: tuple[ExecutedStatement, ...] = ()
 
 
 class GrantDrift(EventPart):

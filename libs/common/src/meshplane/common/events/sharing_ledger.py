@@ -32,6 +32,7 @@ class LedgerGrant(EventPart):
 
     major: int
     consumer: Consumer
+    requester: str = Field(description="The domain that asked (an outside account's sponsor).")
     expires_at: datetime
     request_id: str = Field(description="The request whose approval made (or last extended) the grant.")
     policy_revision: str

@@ -39,6 +39,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from opentelemetry import trace
@@ -116,6 +117,9 @@ class EventContext:
     service: ServiceRef
     input: InputRef
     trace_id: str | None
+    #: When the event happened (its ``ce_time``), if it says; what a decision's clock starts from,
+    #: so that the event taken twice decides the same.
+    time: datetime | None = None
 
     @property
     def query_tag(self) -> str:
@@ -273,7 +277,9 @@ class EventProcessor:
                 span.set_attribute("meshplane.rejected", rejection.code)
                 self._metrics.events_in.labels(type=type_label, outcome=OUTCOME_REJECTED).inc()
                 return self._rejected(record, input_ref, rejection)
-            context = EventContext(service=self._service, input=input_ref, trace_id=current_trace_id())
+            context = EventContext(
+                service=self._service, input=input_ref, trace_id=current_trace_id(), time=envelope.time
+            )
             outputs: list[KafkaRecord] = []
             try:
                 outcomes = await self._work_with_retries(envelope, context)

@@ -1,0 +1,224 @@
+"""Sharing's handlers: an access event → policy or owner decision → grant or revocation → audit.
+
+Each handler decides from the catalog and the product's ledger entry, runs its plan (a grant or a
+revocation: :mod:`.plan`), and returns the audit event with the product's new ledger entry beside
+it (written before the input's offset is committed). A handler may run twice for one event: plans
+are idempotent, a grant's end is computed from the event's own time (so the replay computes the
+same), and a second approval of a held grant keeps the later end.
+
+Who may do what is checked before anything runs: the topic an event arrives on is its publisher's
+identity (a decision must come from the product's owner, :mod:`meshplane.common.events.access`),
+a decision must name a pending request, and a revocation must come from the owner or the consumer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+from meshplane.common.errors import PermanentError
+from meshplane.common.events import (
+    AccessDecided,
+    AccessRequested,
+    AccessRevokeRequested,
+    AuditAccessDenied,
+    AuditAccessFailed,
+    AuditAccessGranted,
+    AuditAccessPending,
+    AuditAccessRevoked,
+    Envelope,
+    EventData,
+    ExecutedStatement,
+    ExternalConsumer,
+    LedgerGrant,
+    PendingRequest,
+    SnowflakeFailure,
+)
+from meshplane.common.events.access import Consumer
+from meshplane.common.events.access_audit import Decision
+from meshplane.common.kit import Handlers
+from meshplane.common.layout import product_layout
+from meshplane.common.messaging import EventContext, Failure, Outcome
+from meshplane.sharing.ledger import (
+    GrantKey,
+    held_grant,
+    pending_request,
+    with_grant,
+    with_pending,
+    without_grant,
+    without_pending,
+)
+from meshplane.sharing.plan import consumer_name, plan_grant, plan_revoke
+from meshplane.sharing.sharing import Sharing, is_retired
+
+__all__ = ["access_failed", "handlers"]
+
+handlers: Handlers[Sharing] = Handlers()
+
+
+@handlers.on(AccessRequested)
+async def access_requested(event: AccessRequested, svc: Sharing, context: EventContext) -> Outcome:
+    """The policy decides: approve → granted now; pending → waits for the owner; deny → denied."""
+    decision = await svc.decide(event)
+    common = _common(event, event.consumer, context, decision)
+    if decision.outcome == "deny":
+        return Outcome.done("denied", AuditAccessDenied(**common))
+    if decision.outcome == "pending":
+        pending = PendingRequest(
+            request_id=event.request_id,
+            major=event.major,
+            requester=event.requester,
+            consumer=event.consumer,
+            purpose=event.purpose,
+            duration=event.duration,
+            decision=decision,
+            input=context.input,
+        )
+        entry = with_pending(svc.entry(event.product_id), event.product_id, pending, changed_by=_by(context))
+        return Outcome.done("pending", AuditAccessPending(**common), also=[svc.recorded(entry)])
+    allowed = timedelta(seconds=decision.duration_seconds) if decision.duration_seconds else event.duration
+    return await _grant(
+        event, event.consumer, event.requester, min(allowed, event.duration), decision, svc, context
+    )
+
+
+@handlers.on(AccessDecided)
+async def access_decided(event: AccessDecided, svc: Sharing, context: EventContext) -> Outcome:
+    """The owner's decision on a pending request (the topic proved it is the owner's)."""
+    entry = svc.entry(event.product_id)
+    pending = pending_request(entry, event.request_id)
+    if pending is None or pending.major != event.major:
+        raise PermanentError(
+            f"no request {event.request_id} for {event.product_id} v{event.major} is waiting for a decision "
+            "(unknown, or decided already)"
+        )
+    decision = pending.decision.model_copy(update={"outcome": event.decision, "reason": event.reason})
+    if event.decision == "deny":
+        entry = without_pending(entry, event.product_id, event.request_id, changed_by=_by(context))
+        audit = AuditAccessDenied(**_common(event, pending.consumer, context, decision))
+        return Outcome.done("denied", audit, also=[svc.recorded(entry)])
+    if is_retired(svc.catalog.catalog.get(event.product_id), event.major):
+        raise PermanentError(f"{event.product_id} v{event.major} was retired while the request waited")
+    duration = min(event.duration or pending.duration, pending.duration)
+    decision = decision.model_copy(update={"duration_seconds": int(duration.total_seconds())})
+    return await _grant(event, pending.consumer, pending.requester, duration, decision, svc, context)
+
+
+@handlers.on(AccessRevokeRequested)
+async def access_revoke_requested(
+    event: AccessRevokeRequested, svc: Sharing, context: EventContext
+) -> Outcome:
+    """The owner or the consumer ends a grant now."""
+    key = GrantKey(event.product_id, event.major, consumer_name(event.consumer))
+    entry = svc.entry(event.product_id)
+    held = held_grant(entry, event.product_id, key)
+    allowed = {event.domain, held.requester if held else None}
+    if not isinstance(event.consumer, ExternalConsumer):
+        allowed.add(event.consumer.domain)
+    if event.requested_by not in allowed:
+        raise PermanentError(
+            f"{event.requested_by} may not revoke {key.consumer}'s access to {event.product_id}: only the "
+            "owner or the consumer may"
+        )
+    statements: tuple[ExecutedStatement, ...] = ()
+    if held is not None and not is_retired(svc.catalog.catalog.get(event.product_id), event.major):
+        layout = product_layout(event.domain, event.product, event.major)
+        statements = ExecutedStatement.of_result(
+            await svc.run(plan_revoke(layout, event.consumer), context.query_tag)
+        )
+    entry = without_grant(entry, event.product_id, key, changed_by=_by(context))
+    reason = event.reason or f"asked by {event.requested_by}"
+    if held is None:
+        reason += " (no grant was held)"
+    audit = AuditAccessRevoked(
+        **_common(event, event.consumer, context, None), statements=statements, reason=reason
+    )
+    return Outcome.done("revoked", audit, also=[svc.recorded(entry)])
+
+
+async def _grant(
+    event: AccessRequested | AccessDecided,
+    consumer: Consumer,
+    requester: str,
+    duration: timedelta,
+    decision: Decision,
+    svc: Sharing,
+    context: EventContext,
+) -> Outcome:
+    """Grant in Snowflake, then record the grant (extended, if held) and announce it."""
+    started = context.time or svc.clock()
+    expires_at = (started if started.tzinfo else started.replace(tzinfo=UTC)) + duration
+    if expires_at <= svc.clock():
+        raise PermanentError(
+            f"the access asked for would have ended at {expires_at.isoformat()}, before it could be granted"
+        )
+    catalog_entry = svc.catalog.catalog.get(event.product_id)
+    version = (
+        next((v for v in catalog_entry.versions if v.major == event.major), None) if catalog_entry else None
+    )
+    ports = tuple(port.name for port in version.ports) if version is not None else ()
+    layout = product_layout(event.domain, event.product, event.major)
+    plan = plan_grant(layout, ports, consumer)
+    result = await svc.run(plan, context.query_tag)
+    grant = LedgerGrant(
+        major=event.major,
+        consumer=consumer,
+        requester=requester,
+        expires_at=expires_at,
+        request_id=event.request_id,
+        policy_revision=decision.policy_revision,
+        granted=layout.share if isinstance(consumer, ExternalConsumer) else layout.reader_role,
+    )
+    entry = without_pending(
+        svc.entry(event.product_id), event.product_id, event.request_id, changed_by=_by(context)
+    )
+    entry, held = with_grant(entry, event.product_id, grant, changed_by=_by(context))
+    audit = AuditAccessGranted(
+        **_common(event, consumer, context, decision),
+        statements=ExecutedStatement.of_result(result),
+        expires_at=held.expires_at,
+        grant=held.granted,
+    )
+    return Outcome.done("granted", audit, also=[svc.recorded(entry)])
+
+
+def _common(
+    event: AccessRequested | AccessDecided | AccessRevokeRequested,
+    consumer: Consumer,
+    context: EventContext,
+    decision: Decision | None,
+) -> dict[str, object]:
+    return {
+        "service": context.service,
+        "input": context.input,
+        "request_id": event.request_id,
+        "domain": event.domain,
+        "product": event.product,
+        "major": event.major,
+        "consumer": consumer,
+        "decision": decision,
+    }
+
+
+def _by(context: EventContext) -> str:
+    return context.input.id or f"{context.input.topic}/{context.input.partition}/{context.input.offset}"
+
+
+def access_failed(envelope: Envelope[EventData], failure: Failure, context: EventContext) -> Outcome:
+    """The one audit event of an access event that will not be tried again."""
+    data = envelope.data
+    if not isinstance(data, AccessRequested | AccessDecided | AccessRevokeRequested):
+        raise TypeError(f"sharing does not take {envelope.type}")
+    consumer = data.consumer if isinstance(data, AccessRequested | AccessRevokeRequested) else None
+    audit = AuditAccessFailed(
+        service=context.service,
+        input=context.input,
+        request_id=data.request_id,
+        domain=data.domain,
+        product=data.product,
+        major=data.major,
+        consumer=consumer,
+        reason=failure.reason,
+        failure=SnowflakeFailure.of(failure.error),
+        statements=ExecutedStatement.ran_before(failure.error),
+    )
+    return Outcome.failed("access-failed", audit)

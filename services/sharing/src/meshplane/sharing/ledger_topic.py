@@ -1,0 +1,104 @@
+"""Sharing's state on its compacted topic: every product's ledger entry, rebuilt at start, then followed.
+
+:class:`LedgerReader` is a :class:`~meshplane.common.compacted.CompactedTopicReader` of
+``mesh.sharing-ledger`` into a :class:`~meshplane.sharing.ledger.LedgerState`; it creates the topic
+(compacted) at start if it is missing, since sharing is its one writer. A handler writes an entry
+as a :class:`~meshplane.common.messaging.Publication` beside its audit event and :meth:`remember`\\ s
+it at once; before every batch the kit waits until the reader has caught up with the topic, so a
+product whose events moved here from another replica is decided from the last entry written.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Protocol
+
+from meshplane.common.compacted import CompactedTopicReader, ensure_compacted_topic, tombstone_key
+from meshplane.common.events import InputRef, KafkaRecord, SharingLedgerEntry
+from meshplane.common.settings import KafkaSettings
+from meshplane.sharing.ledger import LedgerState, Recorded
+
+__all__ = ["LedgerReader", "LedgerSource", "MemoryLedger"]
+
+_ACCEPTS: Final = frozenset({SharingLedgerEntry.EVENT_TYPE})
+
+
+class LedgerSource(Protocol):
+    """Where the service layer's ledger comes from: the topic, or a test's memory."""
+
+    name: str
+    topic: str
+    state: LedgerState
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def ready(self) -> bool: ...
+
+    async def caught_up(self) -> None: ...
+
+    def remember(self, entry: SharingLedgerEntry) -> None: ...
+
+
+class LedgerReader(CompactedTopicReader):
+    name = "ledger"
+
+    def __init__(self, kafka: KafkaSettings, *, client_id: str, topic: str) -> None:
+        super().__init__(kafka, client_id=client_id, topic=topic)
+        self.topic = topic
+        self.state = LedgerState()
+
+    async def start(self) -> None:
+        await ensure_compacted_topic(self._kafka, self.topic)
+        await super().start()
+
+    def remember(self, entry: SharingLedgerEntry) -> None:
+        self.state.put(entry)
+
+    def _apply(self, record: KafkaRecord) -> None:
+        removed = tombstone_key(record)
+        if removed is not None:  # an operator clearing a product's entry
+            self.state.discard(removed)
+            return
+        envelope = self._decode(record, _ACCEPTS)
+        if envelope is None:
+            return
+        assert isinstance(envelope.data, SharingLedgerEntry)
+        where = InputRef(
+            id=envelope.id,
+            type=envelope.type,
+            source=envelope.source,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=envelope.data.product_id,
+        )
+        self.state.put(envelope.data, Recorded(record.partition, where))
+
+
+class MemoryLedger:
+    """The ledger in memory only, for component tests: every entry remembered counts as on partition 0."""
+
+    name = "ledger"
+
+    def __init__(self, topic: str = "mesh.sharing-ledger") -> None:
+        self.topic = topic
+        self.state = LedgerState()
+        self.written = 0
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def ready(self) -> bool:
+        return True
+
+    async def caught_up(self) -> None:
+        return None
+
+    def remember(self, entry: SharingLedgerEntry) -> None:
+        self.written += 1
+        where = InputRef(id=f"memory-{self.written}", topic=self.topic, partition=0, offset=self.written)
+        self.state.put(entry, Recorded(0, where))

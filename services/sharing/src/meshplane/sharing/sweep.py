@@ -1,0 +1,130 @@
+"""Which replica sweeps which products, and the loop that sweeps them.
+
+Expiry and retirement are revoked without anyone asking, and exactly once across replicas: each
+product's ledger entry lives on one partition of ``mesh.sharing-ledger``, and the replica that owns
+that partition in the consumer group ``<group>-sweep`` sweeps the product. Kafka's group protocol
+decides ownership (the same one that splits input partitions), so a replica that dies hands its
+products to another within the session timeout, and the new owner sweeps at once on assignment
+(what was overdue while nobody owned it, or while the service was down, goes first).
+
+The consumer reads nothing: its partitions are paused as soon as they are assigned (the ledger's
+content comes from :class:`~meshplane.sharing.ledger_topic.LedgerReader`, which reads every
+partition); it polls only to stay in the group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+from meshplane.common.settings import KafkaSettings
+
+__all__ = ["Sweeper"]
+
+log = logging.getLogger(__name__)
+
+_POLL_MS: Final = 500
+
+#: Sweeps the products of the given ledger partitions; returns how many grants it ended.
+Sweep = Callable[[frozenset[int]], Awaitable[int]]
+
+
+class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type hints
+    def __init__(self, sweeper: Sweeper) -> None:
+        self._sweeper = sweeper
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._sweeper.assigned(assigned)
+
+
+class Sweeper:
+    name = "sweep"
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        *,
+        client_id: str,
+        group_id: str,
+        topic: str,
+        interval: float,
+        sweep: Sweep,
+    ) -> None:
+        self._kafka = kafka
+        self._client_id = client_id
+        self._group_id = group_id
+        self._topic = topic
+        self._interval = interval
+        self._sweep = sweep
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._now = asyncio.Event()
+        #: The ledger partitions this replica sweeps.
+        self.partitions: frozenset[int] = frozenset()
+        self.sweeps = 0
+
+    def assigned(self, partitions: list[TopicPartition]) -> None:
+        self.partitions = frozenset(tp.partition for tp in partitions)
+        if self._consumer is not None and partitions:
+            self._consumer.pause(*partitions)
+        self._now.set()  # a new owner sweeps at once: what is overdue goes first
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._kafka.bootstrap_servers,
+            client_id=self._client_id,
+            group_id=self._group_id,
+            enable_auto_commit=False,
+            request_timeout_ms=self._kafka.request_timeout_ms,
+            metadata_max_age_ms=5000,
+        )
+        await consumer.start()
+        consumer.subscribe([self._topic], listener=_Assignments(self))
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._run(), name=f"sweep {self._topic}")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            await consumer.stop()
+
+    async def ready(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def caught_up(self) -> None:
+        return None  # a sweep is no state another replica writes
+
+    async def _run(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        last = time.monotonic()
+        while True:
+            await consumer.getmany(timeout_ms=_POLL_MS)  # keeps the membership; partitions are paused
+            if self._now.is_set() or time.monotonic() - last >= self._interval:
+                self._now.clear()
+                last = time.monotonic()
+                if not self.partitions:
+                    continue
+                try:
+                    ended = await self._sweep(self.partitions)
+                except Exception:
+                    # The next sweep finds the same grants again; nothing is lost by waiting.
+                    log.exception("a sweep of ledger partitions %s failed", sorted(self.partitions))
+                    continue
+                self.sweeps += 1
+                if ended:
+                    log.info("swept %d grants from ledger partitions %s", ended, sorted(self.partitions))
