@@ -40,12 +40,13 @@ from meshplane.common.layout import product_layout
 from meshplane.common.messaging import EventContext, Failure, Outcome
 from meshplane.sharing.ledger import (
     GrantKey,
+    decided_request,
     held_grant,
     pending_request,
+    with_decided,
     with_grant,
     with_pending,
     without_grant,
-    without_pending,
 )
 from meshplane.sharing.plan import consumer_name, plan_grant, plan_revoke
 from meshplane.sharing.sharing import Sharing, is_retired
@@ -83,24 +84,34 @@ async def access_requested(event: AccessRequested, svc: Sharing, context: EventC
 
 @handlers.on(AccessDecided)
 async def access_decided(event: AccessDecided, svc: Sharing, context: EventContext) -> Outcome:
-    """The owner's decision on a pending request (the topic proved it is the owner's)."""
+    """The owner's decision on a pending request (the topic proved it is the owner's).
+
+    A decision delivered again finds its request among the decided ones and is answered the same
+    way: denied again, or granted again (the same plan, the same end).
+    """
     entry = svc.entry(event.product_id)
-    pending = pending_request(entry, event.request_id)
-    if pending is None or pending.major != event.major:
+    request = pending_request(entry, event.request_id) or decided_request(entry, event.request_id)
+    if request is None or request.major != event.major:
         raise PermanentError(
-            f"no request {event.request_id} for {event.product_id} v{event.major} is waiting for a decision "
-            "(unknown, or decided already)"
+            f"no request {event.request_id} for {event.product_id} v{event.major} is waiting for a decision"
         )
-    decision = pending.decision.model_copy(update={"outcome": event.decision, "reason": event.reason})
+    if request.decision.outcome != "pending" and request.decision.outcome != event.decision:
+        raise PermanentError(
+            f"request {event.request_id} was decided already ({request.decision.outcome}); a decision "
+            "is not changed: revoke, or ask again"
+        )
+    decision = request.decision.model_copy(update={"outcome": event.decision, "reason": event.reason})
     if event.decision == "deny":
-        entry = without_pending(entry, event.product_id, event.request_id, changed_by=_by(context))
-        audit = AuditAccessDenied(**_common(event, pending.consumer, context, decision))
+        decided = request.model_copy(update={"decision": decision})
+        entry = with_decided(entry, event.product_id, decided, changed_by=_by(context))
+        audit = AuditAccessDenied(**_common(event, request.consumer, context, decision))
         return Outcome.done("denied", audit, also=[svc.recorded(entry)])
     if is_retired(svc.catalog.catalog.get(event.product_id), event.major):
         raise PermanentError(f"{event.product_id} v{event.major} was retired while the request waited")
-    duration = min(event.duration or pending.duration, pending.duration)
+    duration = min(event.duration or request.duration, request.duration)
     decision = decision.model_copy(update={"duration_seconds": int(duration.total_seconds())})
-    return await _grant(event, pending.consumer, pending.requester, duration, decision, svc, context)
+    decided = request.model_copy(update={"decision": decision})
+    return await _grant(event, request.consumer, request.requester, duration, decision, svc, context, decided)
 
 
 @handlers.on(AccessRevokeRequested)
@@ -143,8 +154,12 @@ async def _grant(
     decision: Decision,
     svc: Sharing,
     context: EventContext,
+    decided: PendingRequest | None = None,
 ) -> Outcome:
-    """Grant in Snowflake, then record the grant (extended, if held) and announce it."""
+    """Grant in Snowflake, then record the grant (extended, if held) and announce it.
+
+    ``decided``: the pending request this grant decides, remembered as decided.
+    """
     started = context.time or svc.clock()
     expires_at = (started if started.tzinfo else started.replace(tzinfo=UTC)) + duration
     if expires_at <= svc.clock():
@@ -168,9 +183,9 @@ async def _grant(
         policy_revision=decision.policy_revision,
         granted=layout.share if isinstance(consumer, ExternalConsumer) else layout.reader_role,
     )
-    entry = without_pending(
-        svc.entry(event.product_id), event.product_id, event.request_id, changed_by=_by(context)
-    )
+    entry = svc.entry(event.product_id)
+    if decided is not None:
+        entry = with_decided(entry, event.product_id, decided, changed_by=_by(context))
     entry, held = with_grant(entry, event.product_id, grant, changed_by=_by(context))
     audit = AuditAccessGranted(
         **_common(event, consumer, context, decision),

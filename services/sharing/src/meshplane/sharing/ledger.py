@@ -33,13 +33,14 @@ __all__ = [
     "HeldGrant",
     "LedgerState",
     "Recorded",
+    "decided_request",
     "grant_key",
     "held_grant",
     "pending_request",
+    "with_decided",
     "with_grant",
     "with_pending",
     "without_grant",
-    "without_pending",
 ]
 
 _IndexKey = TypeVar("_IndexKey")
@@ -192,15 +193,26 @@ def with_pending(
     return _entry(entry, product_id, changed_by, pending=(*pending, request))
 
 
-def without_pending(
-    entry: SharingLedgerEntry | None, product_id: str, request_id: str, *, changed_by: str
-) -> SharingLedgerEntry:
-    pending = tuple(p for p in (entry.pending if entry else ()) if p.request_id != request_id)
-    return _entry(entry, product_id, changed_by, pending=pending)
-
-
 def pending_request(entry: SharingLedgerEntry | None, request_id: str) -> PendingRequest | None:
     return next((p for p in (entry.pending if entry else ()) if p.request_id == request_id), None)
+
+
+#: How many decided requests an entry remembers per product, to answer a decision delivered again.
+DECIDED_KEPT = 50
+
+
+def with_decided(
+    entry: SharingLedgerEntry | None, product_id: str, decided: PendingRequest, *, changed_by: str
+) -> SharingLedgerEntry:
+    """The request no longer pending, remembered as decided (``decided.decision`` as decided)."""
+    pending = tuple(p for p in (entry.pending if entry else ()) if p.request_id != decided.request_id)
+    earlier = tuple(d for d in (entry.decided if entry else ()) if d.request_id != decided.request_id)
+    kept = (*earlier, decided)[-DECIDED_KEPT:]
+    return _entry(entry, product_id, changed_by, pending=pending, decided=kept)
+
+
+def decided_request(entry: SharingLedgerEntry | None, request_id: str) -> PendingRequest | None:
+    return next((d for d in (entry.decided if entry else ()) if d.request_id == request_id), None)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,13 @@ class SharingLedgerEntry(EventData):
     product: ProductName
     grants: tuple[LedgerGrant, ...] = ()
     pending: tuple[PendingRequest, ...] = ()
+    decided: tuple[PendingRequest, ...] = Field(
+        default=(),
+        description=(
+            "The last requests the owner decided (their decision as decided), newest last: a decision "
+            "delivered again is answered as the first time."
+        ),
+    )
     changed_by: str = Field(description="The id of the event (or the sweep) that last changed the record.")
 
     @property

@@ -1,0 +1,202 @@
+"""Sharing end to end: real Kafka, real OPA, snowlocal; provisioner and sharing as their bootstrap users.
+
+Marketing asks for sales' orders (pii, so the policy leaves it to the owner), sales approves for a
+few seconds, marketing's analyst reads the product, and once the grant has expired the sweep
+revokes it and the same query fails. A decision published on the consumer's topic is dead-lettered
+as spoofed, and a decision on a request nobody made is refused with an audit event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+
+from meshplane.common.events import (
+    AccessDecided,
+    AccessRequested,
+    AuditAccessExpired,
+    AuditAccessFailed,
+    AuditAccessGranted,
+    AuditAccessPending,
+    AuditEventRejected,
+    AuditProductProvisioned,
+    EventData,
+    InternalConsumer,
+    decode,
+    domain_topic,
+    encode,
+)
+from meshplane.common.kit import ServiceApp
+from meshplane.common.settings import PolicySettings, RetrySettings
+from meshplane.common.snowflake.gateway import SnowflakeGateway
+from meshplane.devstack.bootstrap import bootstrap_sharing
+from meshplane.devstack.endpoints import SnowlocalEndpoint
+from meshplane.provisioner.service import SERVICE as PROVISIONER
+from meshplane.sharing.service import SERVICE as SHARING
+from meshplane.sharing.sharing import Sharing
+from tests.e2e.stack import Run, TopicLog, created, dead_letters_for, input_id, publish
+from tests.integration.snowlocal.conftest import Sandbox, errno_of, query
+
+pytestmark = pytest.mark.integration
+
+#: Snowflake's "object does not exist or not authorized" (what a reader without the grant sees).
+NOT_AUTHORIZED = 2003
+RETRY = RetrySettings(initial_seconds=0.2, max_seconds=2.0, budget_seconds=60.0)
+
+
+@pytest.fixture
+async def mesh(
+    snowlocal_endpoint: SnowlocalEndpoint, kafka_bootstrap_servers: str, opa_url: str, run: Run
+) -> AsyncIterator[ServiceApp[Sharing]]:
+    sharing_settings = bootstrap_sharing(snowlocal_endpoint, password="sharing-e2e")
+    from meshplane.devstack.bootstrap import bootstrap_provisioner
+
+    provisioner_settings = bootstrap_provisioner(snowlocal_endpoint)
+    provisioner_config = PROVISIONER.test_config(
+        snowflake=provisioner_settings,
+        bootstrap_servers=kafka_bootstrap_servers,
+        group_id=run.group_id,
+        domains=run.domains,
+        retry=RETRY,
+    )
+    sharing_config = SHARING.test_config(
+        snowflake=sharing_settings,
+        bootstrap_servers=kafka_bootstrap_servers,
+        group_id=f"sharing-{run.prefix}",
+        domains=run.domains,
+        retry=RETRY,
+        ledger_topic=f"mesh.sharing-ledger-{run.prefix}",
+        sweep_seconds=1.0,
+        policy=PolicySettings(url=opa_url),
+    )
+    provisioner = PROVISIONER.create_app(provisioner_config, SnowflakeGateway(provisioner_config.snowflake))
+    sharing = SHARING.create_app(sharing_config, SnowflakeGateway(sharing_config.snowflake))
+    await provisioner.start()
+    await sharing.start()
+    try:
+        yield sharing
+    finally:
+        await sharing.stop()
+        await provisioner.stop()
+
+
+async def audits(log: TopicLog, prefix: str) -> list[EventData]:
+    """This run's audit events (its domains carry the run's prefix)."""
+    found = []
+    for record in await log.read():
+        data = decode(record).data
+        if (getattr(data, "domain", None) or "").startswith(prefix):
+            found.append(data)
+    return found
+
+
+async def wait_for(
+    log: TopicLog, prefix: str, kind: type[EventData], count: int = 1, within: float = 90.0
+) -> list[EventData]:
+    deadline = time.monotonic() + within
+    while True:
+        found = [a for a in await audits(log, prefix) if isinstance(a, kind)]
+        if len(found) >= count:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {kind.__name__} within {within} s")
+        await asyncio.sleep(0.3)
+
+
+async def test_asked_approved_read_expired_and_spoofs_refused(
+    mesh: ServiceApp[Sharing],
+    kafka_bootstrap_servers: str,
+    run: Run,
+    audit_log: TopicLog,
+    dead_letter_log: TopicLog,
+    sandbox: Sandbox,
+) -> None:
+    sales, marketing = run.domain("sales"), run.domain("marketing")
+    await publish(kafka_bootstrap_servers, [created(sales, "orders"), created(marketing, "campaigns")])
+    await wait_for(audit_log, run.prefix, AuditProductProvisioned, count=2)
+
+    ask = AccessRequested(
+        request_id=f"{run.prefix}-1",
+        domain=sales,
+        product="orders",
+        major=1,
+        requester=marketing,
+        consumer=InternalConsumer(domain=marketing),
+        purpose="campaign attribution",
+        duration=timedelta(days=7),
+    )
+    await publish(
+        kafka_bootstrap_servers, [encode(ask, topic=domain_topic(marketing, "access"), source="/tests")]
+    )
+    (pending,) = await wait_for(audit_log, run.prefix, AuditAccessPending)
+    assert isinstance(pending, AuditAccessPending)
+    assert pending.decision is not None
+    assert pending.decision.approvers == ("sales-data-team",)  # the contract's owning team
+    assert pending.statements == ()  # nothing ran before the owner decided
+
+    analyst = sandbox.user_with_role(f"{marketing.upper()}_CONSUMER")
+    select = f'SELECT COUNT(*) FROM "{sales.upper()}"."ORDERS_V1"."ORDER_LINES"'
+    assert errno_of(analyst, select) == NOT_AUTHORIZED
+
+    approve = AccessDecided(
+        request_id=ask.request_id,
+        domain=sales,
+        product="orders",
+        major=1,
+        decision="approve",
+        reason="attribution is an agreed use",
+        duration=timedelta(seconds=4),
+    )
+    # The same decision published on the consumer's topic is a consumer approving itself: spoofed.
+    spoofed = encode(approve, topic=domain_topic(marketing, "access"), source="/tests")
+    unknown = encode(
+        approve.model_copy(update={"request_id": f"{run.prefix}-never-asked"}),
+        topic=domain_topic(sales, "access"),
+        source="/tests",
+    )
+    await publish(kafka_bootstrap_servers, [spoofed, unknown])
+    (failed,) = await wait_for(audit_log, run.prefix, AuditAccessFailed)
+    assert isinstance(failed, AuditAccessFailed)
+    assert "never-asked" in failed.reason
+    assert failed.statements == ()
+    letters = await dead_letters_for(dead_letter_log, {domain_topic(marketing, "access")})
+    assert [r.header("mesh_deadletter_reason") for r in letters] == [b"spoofed-domain"]
+    rejected = [decode(r).data for r in await audit_log.read() if decode(r).causation_id == input_id(spoofed)]
+    assert [type(r) for r in rejected] == [AuditEventRejected]
+    assert errno_of(analyst, select) == NOT_AUTHORIZED  # neither let anything through
+
+    decided = encode(approve, topic=domain_topic(sales, "access"), source="/tests")
+    await publish(kafka_bootstrap_servers, [decided, decided])  # delivered twice: granted once
+    granted, again = await wait_for(audit_log, run.prefix, AuditAccessGranted, count=2)
+    assert isinstance(granted, AuditAccessGranted)
+    assert isinstance(again, AuditAccessGranted)
+    assert again.expires_at == granted.expires_at  # the end is counted from the decision's own time
+    assert granted.grant == f"{sales.upper()}__ORDERS_V1_READER"
+    assert [s.sql for s in granted.statements] == [
+        f'GRANT ROLE "{sales.upper()}__ORDERS_V1_READER" TO ROLE "{marketing.upper()}_CONSUMER";'
+    ]
+    assert query(analyst, select) == [(0,)]
+
+    (expired,) = await wait_for(audit_log, run.prefix, AuditAccessExpired, within=60.0)
+    assert isinstance(expired, AuditAccessExpired)
+    assert expired.request_id == ask.request_id
+    assert expired.expired_at == granted.expires_at
+    assert [s.sql for s in expired.statements] == [
+        f'REVOKE ROLE "{sales.upper()}__ORDERS_V1_READER" FROM ROLE "{marketing.upper()}_CONSUMER";'
+    ]
+    assert errno_of(analyst, select) == NOT_AUTHORIZED
+    assert len(mesh.dependencies.ledger.state.grants) == 0
+    # The approval delivered again after the grant ended is refused, not granted again.
+    await publish(kafka_bootstrap_servers, [dataclasses.replace(decided)])
+    late = (await wait_for(audit_log, run.prefix, AuditAccessFailed, count=2))[-1]
+    assert isinstance(late, AuditAccessFailed)
+    assert late.request_id == ask.request_id
+    assert "would have ended" in late.reason
+    assert late.statements == ()
+    assert errno_of(analyst, select) == NOT_AUTHORIZED
+    assert not [a for a in await audits(audit_log, run.prefix) if isinstance(a, AuditAccessGranted)][2:]
