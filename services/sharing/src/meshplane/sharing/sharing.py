@@ -14,6 +14,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from meshplane.common.catalog import CatalogSource
 from meshplane.common.errors import PermanentError
@@ -31,7 +32,7 @@ from meshplane.common.events.access_audit import Decision
 from meshplane.common.kit import Background
 from meshplane.common.layout import product_layout
 from meshplane.common.messaging import Cause, Emitter, Outcome, Publication
-from meshplane.common.policy import PolicyClient
+from meshplane.common.policy import PolicyDecision
 from meshplane.common.snowflake.ports import SnowflakePort
 from meshplane.common.snowflake.results import PlanResult
 from meshplane.common.snowflake.statements import Plan
@@ -40,11 +41,17 @@ from meshplane.sharing.ledger_topic import LedgerSource
 from meshplane.sharing.plan import consumer_name, plan_revoke
 from meshplane.sharing.policy_input import ACCESS_DECISION, policy_input
 
-__all__ = ["Sharing", "is_retired"]
+__all__ = ["Policy", "Sharing", "is_retired"]
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+
+class Policy(Protocol):
+    """The policy engine as sharing asks it: :class:`~meshplane.common.policy.PolicyClient`, or a script."""
+
+    async def decide(self, path: str, input_: dict[str, Any]) -> PolicyDecision: ...
 
 
 def _utcnow() -> datetime:
@@ -64,7 +71,7 @@ class Sharing:
         self,
         gateway: SnowflakePort,
         *,
-        policy: PolicyClient,
+        policy: Policy,
         catalog: CatalogSource,
         ledger: LedgerSource,
         emitter: Emitter,
