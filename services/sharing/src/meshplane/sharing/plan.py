@@ -22,8 +22,14 @@ either role is gone, so the handler plans it only when observation says both exi
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from meshplane.common.events.access import Consumer, ExternalConsumer
+from meshplane.common.events.access_audit import GrantDrift
 from meshplane.common.layout import ProductLayout, domain_layout
+from meshplane.common.snowflake.identifiers import quote_identifier
 from meshplane.common.snowflake.intents import (
     GrantRole,
     Intent,
@@ -33,9 +39,17 @@ from meshplane.common.snowflake.intents import (
     ShareAccounts,
     ShareGrant,
 )
-from meshplane.common.snowflake.statements import Plan
+from meshplane.common.snowflake.statements import Plan, Statement
 
-__all__ = ["consumer_name", "plan_grant", "plan_revoke", "share_comment"]
+__all__ = [
+    "DriftRepair",
+    "consumer_name",
+    "plan_drift",
+    "plan_grant",
+    "plan_revoke",
+    "share_comment",
+    "show_reader_grants",
+]
 
 
 def consumer_name(consumer: Consumer) -> str:
@@ -89,3 +103,45 @@ def plan_revoke(product: ProductLayout, consumer: Consumer) -> Plan:
         )
     reader = domain_layout(consumer.domain).consumer_role
     return Plan.of_intents(f"revoke {what}", [RevokeRole(product.reader_role, reader)])
+
+
+# -- drift: what Snowflake holds on a reader role against what the mesh granted -------------------
+
+
+def show_reader_grants(product: ProductLayout) -> Statement:
+    """Who holds the product's reader role (https://docs.snowflake.com/en/sql-reference/sql/show-grants ,
+    ``SHOW GRANTS OF ROLE``: one row per grantee, ``granted_to`` ROLE or USER, ``grantee_name``)."""
+    return Statement(f"SHOW GRANTS OF ROLE {quote_identifier(product.reader_role)}")
+
+
+@dataclass(frozen=True)
+class DriftRepair:
+    """The differences found, and the plan that undoes them (restores first, then revokes)."""
+
+    drift: tuple[GrantDrift, ...]
+    plan: Plan
+
+
+def plan_drift(
+    product: ProductLayout, held_by_domains: Iterable[str], holders: Iterable[Mapping[str, Any]]
+) -> DriftRepair:
+    """Compare the reader role's holders (``SHOW GRANTS OF ROLE`` rows) with the consumer roles of the
+    domains the mesh granted it to: a holder nobody granted is revoked, a grant someone removed is
+    restored. Restoring comes first, and no grant that should exist is touched, so no reader loses
+    access for a moment."""
+    expected = {("ROLE", domain_layout(domain).consumer_role) for domain in held_by_domains}
+    actual = {(str(row["granted_to"]).upper(), str(row["grantee_name"])) for row in holders}
+    reader = product.reader_role
+    restored = sorted(expected - actual)
+    added = sorted(actual - expected)
+    drift = tuple(
+        GrantDrift(
+            kind=kind, privilege="USAGE", granted_on="ROLE", name=reader, grantee=f"{grantee_kind} {name}"
+        )
+        for kind, found in (("removed-by-hand", restored), ("added-by-hand", added))
+        for grantee_kind, name in found
+    )
+    intents: list[Intent] = [GrantRole(reader, name) for _kind, name in restored]
+    intents += [RevokeRole(reader, name, "USER" if kind == "USER" else "ROLE") for kind, name in added]
+    label = f"{product.domain.domain}.{product.product} v{product.major}"
+    return DriftRepair(drift, Plan.of_intents(f"repair drift on {label}'s reader role", intents))

@@ -179,13 +179,15 @@ class GrantRole:
 
 @dataclass(frozen=True)
 class RevokeRole:
-    """``to_role`` no longer inherits ``role`` (revoking a grant that is not held changes nothing)."""
+    """``from_role`` (or the user ``from_role``) no longer holds ``role``."""
 
     role: str
     from_role: str
+    grantee_kind: Literal["ROLE", "USER"] = "ROLE"
 
     def statement(self) -> Statement:
-        return _s(f"REVOKE ROLE {quote_identifier(self.role)} FROM ROLE {quote_identifier(self.from_role)}")
+        grantee = f"{self.grantee_kind} {quote_identifier(self.from_role)}"
+        return _s(f"REVOKE ROLE {quote_identifier(self.role)} FROM {grantee}")
 
 
 @dataclass(frozen=True)
