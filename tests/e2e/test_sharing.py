@@ -23,6 +23,8 @@ from meshplane.common.events import (
     AuditAccessFailed,
     AuditAccessGranted,
     AuditAccessPending,
+    AuditDriftDetected,
+    AuditDriftRepaired,
     AuditEventRejected,
     AuditProductProvisioned,
     EventData,
@@ -72,6 +74,7 @@ async def mesh(
         retry=RETRY,
         ledger_topic=f"mesh.sharing-ledger-{run.prefix}",
         sweep_seconds=1.0,
+        drift_seconds=2.0,
         policy=PolicySettings(url=opa_url),
     )
     provisioner = PROVISIONER.create_app(provisioner_config, SnowflakeGateway(provisioner_config.snowflake))
@@ -104,7 +107,8 @@ async def wait_for(
         if len(found) >= count:
             return found
         if time.monotonic() > deadline:
-            raise AssertionError(f"no {kind.__name__} within {within} s")
+            seen = [(type(a).__name__, getattr(a, "reason", None)) for a in await audits(log, prefix)]
+            raise AssertionError(f"no {kind.__name__} within {within} s; this run's audit events: {seen}")
         await asyncio.sleep(0.3)
 
 
@@ -200,3 +204,60 @@ async def test_asked_approved_read_expired_and_spoofs_refused(
     assert late.statements == ()
     assert errno_of(analyst, select) == NOT_AUTHORIZED
     assert not [a for a in await audits(audit_log, run.prefix) if isinstance(a, AuditAccessGranted)][2:]
+
+
+async def test_drift_on_a_reader_role_is_found_and_undone_without_a_gap(
+    mesh: ServiceApp[Sharing],
+    kafka_bootstrap_servers: str,
+    run: Run,
+    audit_log: TopicLog,
+    sandbox: Sandbox,
+) -> None:
+    sales, marketing = run.domain("sales"), run.domain("marketing")
+    await publish(kafka_bootstrap_servers, [created(sales, "orders"), created(marketing, "campaigns")])
+    await wait_for(audit_log, run.prefix, AuditProductProvisioned, count=2)
+    ask = AccessRequested(
+        request_id=f"{run.prefix}-1",
+        domain=marketing,
+        product="campaigns",
+        major=1,
+        requester=sales,
+        consumer=InternalConsumer(domain=sales),
+        purpose="revenue per campaign",
+        duration=timedelta(days=1),
+    )
+    approve = AccessDecided(
+        request_id=ask.request_id,
+        domain=marketing,
+        product="campaigns",
+        major=1,
+        decision="approve",
+        reason="ok",
+    )
+    await publish(
+        kafka_bootstrap_servers, [encode(ask, topic=domain_topic(sales, "access"), source="/tests")]
+    )
+    await wait_for(audit_log, run.prefix, AuditAccessPending)  # the example contract has pii
+    await publish(
+        kafka_bootstrap_servers, [encode(approve, topic=domain_topic(marketing, "access"), source="/t")]
+    )
+    await wait_for(audit_log, run.prefix, AuditAccessGranted)
+
+    reader = f"{marketing.upper()}__CAMPAIGNS_V1_READER"
+    bystander = sandbox.name("BYSTANDER")
+    sandbox.sql(f"CREATE ROLE {bystander}")
+    sandbox.sql(f"REVOKE ROLE {reader} FROM ROLE {sales.upper()}_CONSUMER")  # removed by hand
+    sandbox.sql(f"GRANT ROLE {reader} TO ROLE {bystander}")  # added by hand
+
+    (repaired,) = await wait_for(audit_log, run.prefix, AuditDriftRepaired, within=60.0)
+    assert isinstance(repaired, AuditDriftRepaired)
+    assert {(d.kind, d.grantee) for d in repaired.drift} == {
+        ("removed-by-hand", f"ROLE {sales.upper()}_CONSUMER"),
+        ("added-by-hand", f"ROLE {bystander}"),
+    }
+    # Restored first, then revoked: the consumer is never without the grant it should hold.
+    assert [s.sql.split(" ")[0] for s in repaired.statements] == ["GRANT", "REVOKE"]
+    holders = {(row[2], row[3]) for row in query(sandbox.admin, f"SHOW GRANTS OF ROLE {reader}")}
+    assert holders == {("ROLE", f"{sales.upper()}_CONSUMER")}
+    detected = [a for a in await audits(audit_log, run.prefix) if type(a) is AuditDriftDetected]
+    assert [d.drift for d in detected] == [repaired.drift]

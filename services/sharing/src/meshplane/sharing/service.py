@@ -9,6 +9,8 @@ from meshplane.common.events import (
     AuditAccessGranted,
     AuditAccessPending,
     AuditAccessRevoked,
+    AuditDriftDetected,
+    AuditDriftRepaired,
 )
 from meshplane.common.kit import Background, ServiceParts, ServiceSpec, Subscription
 from meshplane.common.policy import PolicyClient
@@ -36,6 +38,8 @@ def _sharing(parts: ServiceParts[SharingSettings]) -> Sharing:
         ledger=ledger,
         emitter=parts.emitter,
         sweep_limit=own.sweep_limit,
+        drift_seconds=own.drift_seconds,
+        domains=own.domains,
     )
     sharing.sweeper = Sweeper(
         parts.config.kafka,
@@ -79,6 +83,8 @@ SERVICE = ServiceSpec(
         AuditAccessRevoked,
         AuditAccessExpired,
         AuditAccessFailed,
+        AuditDriftDetected,
+        AuditDriftRepaired,
     ),
     dependencies=_sharing,
     background=_background,

@@ -19,6 +19,8 @@ class SharingSettings(ServiceSettings):
     sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
     #: The most grants one sweep revokes before it lets the next one go on (bounds its time).
     sweep_limit: int = Field(default=500, ge=1)
+    #: How often the owner of a product compares who holds its reader roles with what the mesh granted.
+    drift_seconds: float = Field(default=300.0, gt=0, le=86400)
     #: The compacted topic sharing keeps its state in (tests give each run its own).
     ledger_topic: str = Field(default=SHARING_LEDGER_TOPIC, min_length=1)
     #: Read from ``MESH_POLICY_*``.

@@ -12,19 +12,28 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from aiokafka.partitioner import murmur2
+
 from meshplane.common.catalog import CatalogSource
 from meshplane.common.errors import PermanentError
 from meshplane.common.events import (
+    ANY_DOMAIN,
     AccessRequested,
     AuditAccessExpired,
     AuditAccessRevoked,
+    AuditDriftDetected,
+    AuditDriftRepaired,
     CatalogEntry,
     ExecutedStatement,
     ExternalConsumer,
+    InputRef,
+    InternalConsumer,
     LedgerGrant,
     SharingLedgerEntry,
 )
@@ -33,15 +42,16 @@ from meshplane.common.kit import Background
 from meshplane.common.layout import product_layout
 from meshplane.common.messaging import Cause, Emitter, Outcome, Publication
 from meshplane.common.policy import PolicyDecision
+from meshplane.common.snowflake.errors import PermanentSnowflakeError
 from meshplane.common.snowflake.ports import SnowflakePort
 from meshplane.common.snowflake.results import PlanResult
 from meshplane.common.snowflake.statements import Plan
 from meshplane.sharing.ledger import GrantKey, HeldGrant, grant_key, held_grant, without_grant
 from meshplane.sharing.ledger_topic import LedgerSource
-from meshplane.sharing.plan import consumer_name, plan_revoke
+from meshplane.sharing.plan import DriftRepair, consumer_name, plan_drift, plan_revoke, show_reader_grants
 from meshplane.sharing.policy_input import ACCESS_DECISION, policy_input
 
-__all__ = ["Policy", "Sharing", "is_retired"]
+__all__ = ["Policy", "Sharing", "is_retired", "ledger_partition"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +66,12 @@ class Policy(Protocol):
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def ledger_partition(product_id: str, partitions: int) -> int:
+    """The ledger partition of a product: where Kafka's default partitioner puts its key (murmur2),
+    as the producer does when sharing writes the product's entry."""
+    return (int(murmur2(product_id.encode())) & 0x7FFFFFFF) % partitions
 
 
 def is_retired(catalog_entry: CatalogEntry | None, major: int) -> bool:
@@ -76,6 +92,8 @@ class Sharing:
         ledger: LedgerSource,
         emitter: Emitter,
         sweep_limit: int = 500,
+        drift_seconds: float = 300.0,
+        domains: str = ANY_DOMAIN,
         clock: Clock = _utcnow,
     ) -> None:
         self.gateway = gateway
@@ -84,7 +102,11 @@ class Sharing:
         self.ledger = ledger
         self.emitter = emitter
         self.sweep_limit = sweep_limit
+        self.drift_seconds = drift_seconds
+        #: The domains this deployment serves (``MESH_SHARING_DOMAINS``): drift is looked for on theirs only.
+        self.domains = re.compile(domains)
         self.clock = clock
+        self._drift_checked: float | None = None
         #: Which ledger partitions this replica sweeps (set by the service declaration; None in tests
         #: that call :meth:`sweep` themselves).
         self.sweeper: Background | None = None
@@ -125,8 +147,10 @@ class Sharing:
 
     # -- the sweep --------------------------------------------------------------------------------
 
-    async def sweep(self, partitions: frozenset[int]) -> int:
-        """Revoke what was retired or has expired among the products of ``partitions``; return how many."""
+    async def sweep(self, partitions: frozenset[int], partition_count: int | None = None) -> int:
+        """Revoke what was retired or has expired among the products of ``partitions``, and every
+        ``drift_seconds`` repair drift on them (when ``partition_count`` says how to find them);
+        return how many grants were ended or reader roles repaired."""
         await self.catalog.caught_up()
         await self.ledger.caught_up()
         state = self.ledger.state
@@ -148,7 +172,78 @@ class Sharing:
                 continue
             await self._end(held.key.product_id, due, "expired")
             ended += 1
+        drift_due = (
+            self._drift_checked is None or time.monotonic() - self._drift_checked >= self.drift_seconds
+        )
+        if partition_count and drift_due:
+            self._drift_checked = time.monotonic()
+            ended += await self.repair_drift(partitions, partition_count)
         return ended
+
+    async def repair_drift(self, partitions: frozenset[int], partition_count: int) -> int:
+        """For the active product versions of ``partitions``: who holds the reader role against whom the
+        mesh granted it; a difference is audited (detected), undone and audited (repaired).
+
+        One SHOW per active version (no warehouse); products nobody asked for are checked too, so a
+        grant added by hand to any reader role is found.
+        """
+        repaired = 0
+        tag = json.dumps({"service": "sharing", "event": "sweep:drift", "trace": None}, separators=(",", ":"))
+        for catalog_entry in self.catalog.catalog.entries():
+            product_id = catalog_entry.product_id
+            partition = ledger_partition(product_id, partition_count)
+            if partition not in partitions or not self.domains.fullmatch(catalog_entry.domain):
+                continue
+            entry = self.ledger.state.entry(product_id)
+            for version in catalog_entry.active:
+                layout = product_layout(catalog_entry.domain, catalog_entry.product, version.major)
+                held = [
+                    g.consumer.domain
+                    for g in (entry.grants if entry else ())
+                    if g.major == version.major and isinstance(g.consumer, InternalConsumer)
+                ]
+                try:
+                    holders = await self.gateway.query(show_reader_grants(layout), tag)
+                except PermanentSnowflakeError as error:  # the role is gone: the provisioner's concern
+                    log.warning("could not read who holds %s: %s", layout.reader_role, error)
+                    continue
+                repair = plan_drift(layout, held, holders)
+                if not repair.drift:
+                    continue
+                result = await self.run(repair.plan, tag)
+                await self._announce_drift(catalog_entry, version.major, partition, repair, result)
+                repaired += 1
+        return repaired
+
+    async def _announce_drift(
+        self, product: CatalogEntry, major: int, partition: int, repair: DriftRepair, result: PlanResult
+    ) -> None:
+        checked = self.clock().isoformat()
+        cause_id = f"drift/{product.product_id}/v{major}/{checked}"
+        where = InputRef(
+            id=cause_id,
+            type="meshplane.sharing.drift-check",
+            topic=self.ledger.topic,
+            partition=partition,
+            offset=0,
+        )
+        common = {
+            "service": self.emitter.service,
+            "input": where,
+            "domain": product.domain,
+            "product": product.product,
+            "major": major,
+            "drift": repair.drift,
+        }
+        cause = Cause(id=cause_id, digest=None, chain_id=cause_id)
+        detected = Outcome.done("drift-detected", AuditDriftDetected(**common))
+        repaired = Outcome.done(
+            "drift-repaired", AuditDriftRepaired(**common, statements=ExecutedStatement.of_result(result))
+        )
+        await self.emitter.emit([(detected, cause), (repaired, cause)])
+        log.warning(
+            "repaired drift on %s v%d: %s", product.product_id, major, [d.grantee for d in repair.drift]
+        )
 
     async def _end(self, product_id: str, grant: LedgerGrant, why: str) -> None:
         state = self.ledger.state

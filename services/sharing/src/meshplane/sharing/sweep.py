@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 
 _POLL_MS: Final = 500
 
-#: Sweeps the products of the given ledger partitions; returns how many grants it ended.
-Sweep = Callable[[frozenset[int]], Awaitable[int]]
+#: Sweeps the products of the given ledger partitions (of how many the topic has); returns what it did.
+Sweep = Callable[[frozenset[int], int | None], Awaitable[int]]
 
 
 class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type hints
@@ -120,7 +120,8 @@ class Sweeper:
                 if not self.partitions:
                     continue
                 try:
-                    ended = await self._sweep(self.partitions)
+                    count = consumer.partitions_for_topic(self._topic)
+                    ended = await self._sweep(self.partitions, len(count) if count else None)
                 except Exception:
                     # The next sweep finds the same grants again; nothing is lost by waiting.
                     log.exception("a sweep of ledger partitions %s failed", sorted(self.partitions))
