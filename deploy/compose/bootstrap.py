@@ -1,4 +1,4 @@
-"""docker-compose.yml's one-shot ``bootstrap`` step: the provisioner's Snowflake identity in snowlocal.
+"""docker-compose.yml's one-shot ``bootstrap`` step: the services' Snowflake identities in snowlocal.
 
 Runs in the snowlocal image (which holds ``snowlocal`` and ``meshplane-devstack``) after snowlocal is
 healthy, with the repository's ``deploy/`` mounted under the working folder so devstack finds
@@ -7,8 +7,9 @@ script as snowlocal's ADMIN through ``meshplane.devstack.bootstrap.bootstrap_pro
 stacks create the same user, role and warehouse. The script is idempotent, so the step runs on
 every ``docker compose up``.
 
-Environment: ``SNOWLOCAL_URL`` (``http://snowlocal:8765``) and ``PROVISIONER_PASSWORD`` (the
-password the provisioner's ``MESH_SNOWFLAKE_PASSWORD`` logs in with).
+Environment: ``SNOWLOCAL_URL`` (``http://snowlocal:8765``), ``PROVISIONER_PASSWORD`` and
+``SHARING_PASSWORD`` (what each service's ``MESH_SNOWFLAKE_PASSWORD`` logs in with). Sharing's
+script (``bootstrap-sharing.sql``) runs after the provisioner's, on which it builds.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ def main() -> int:
     try:
         url = os.environ["SNOWLOCAL_URL"]
         password = os.environ["PROVISIONER_PASSWORD"]
+        sharing_password = os.environ["SHARING_PASSWORD"]
     except KeyError as exc:
         print(f"bootstrap: {exc.args[0]} is not set", file=sys.stderr)
         return 2
     endpoint = SnowlocalEndpoint.from_url(url)
     bootstrap.bootstrap_provisioner(endpoint, password=password)
-    print(f"bootstrap: the provisioner's identity is ready in snowlocal at {endpoint.url}", file=sys.stderr)
+    bootstrap.bootstrap_sharing(endpoint, password=sharing_password, provisioner_password=password)
+    print(f"bootstrap: the services' identities are ready in snowlocal at {endpoint.url}", file=sys.stderr)
     return 0
 
 

@@ -19,10 +19,11 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-from meshplane.common.settings import HttpSettings, KafkaSettings, LogSettings, RetrySettings
+from meshplane.common.settings import HttpSettings, KafkaSettings, LogSettings, PolicySettings, RetrySettings
 from meshplane.common.snowflake.settings import SnowflakeSettings
 from meshplane.provisioner.service import SERVICE as PROVISIONER
 from meshplane.provisioner.settings import ProvisionerSettings
+from meshplane.sharing.settings import SharingSettings
 
 REPO = Path(__file__).resolve().parents[3]
 COMPOSE_FILE = REPO / "docker-compose.yml"
@@ -37,6 +38,15 @@ APP_SETTINGS: dict[str, tuple[type[BaseSettings], ...]] = {
         HttpSettings,
         RetrySettings,
         LogSettings,
+    ),
+    "sharing": (
+        SharingSettings,
+        KafkaSettings,
+        SnowflakeSettings,
+        HttpSettings,
+        RetrySettings,
+        LogSettings,
+        PolicySettings,
     ),
 }
 
@@ -445,3 +455,29 @@ def test_services_are_built_from_stages_and_packages_that_exist(compose: dict[st
             assert f'meshplane-{app} = "' in pyproject.read_text(), (
                 f"services/{app} has no console script meshplane-{app}, the image's entrypoint"
             )
+
+
+# --- sharing and its policy engine ------------------------------------------------------------------
+
+
+def test_the_bootstrap_creates_the_identity_sharing_logs_in_as(compose: dict[str, Any]) -> None:
+    bootstrap = environment(service(compose, "bootstrap"))
+    sharing = environment(service(compose, "sharing"))
+    assert bootstrap["SHARING_PASSWORD"] == sharing["MESH_SNOWFLAKE_PASSWORD"]
+    script = (REPO / "deploy" / "snowflake" / "bootstrap-sharing.sql").read_text()
+    for kind, name in (("USER", "USER"), ("ROLE", "ROLE"), ("WAREHOUSE", "WAREHOUSE")):
+        assert f"CREATE {kind} IF NOT EXISTS {sharing[f'MESH_SNOWFLAKE_{name}']}" in script
+
+
+def test_sharing_asks_the_opa_service_which_serves_the_projects_policies(compose: dict[str, Any]) -> None:
+    opa = service(compose, "opa")
+    url = environment(service(compose, "sharing"))["MESH_POLICY_URL"]
+    host, port = url.removeprefix("http://").split(":")
+    assert host == "opa"
+    command = opa["command"]
+    assert command[command.index("--addr") + 1] == f"{ALL_INTERFACES}:{port}"
+    assert "./deploy/policies:/policies:ro" in opa["volumes"]
+    assert command[-1] == "/policies"
+    # The image is the version devstack builds for `make up` and the tests.
+    pinned = (REPO / "deploy" / "opa" / "VERSION").read_text().strip().removeprefix("v")
+    assert opa["image"] == f"openpolicyagent/opa:{pinned}"

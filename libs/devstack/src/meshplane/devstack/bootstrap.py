@@ -107,10 +107,15 @@ def bootstrap_provisioner(
     return _settings(endpoint, PROVISIONER_USER, PROVISIONER_ROLE, PROVISIONER_WAREHOUSE, password)
 
 
-def bootstrap_sharing(endpoint: SnowlocalEndpoint, *, password: str = SHARING_PASSWORD) -> dict[str, object]:
+def bootstrap_sharing(
+    endpoint: SnowlocalEndpoint,
+    *,
+    password: str = SHARING_PASSWORD,
+    provisioner_password: str = PROVISIONER_PASSWORD,
+) -> dict[str, object]:
     """Run the provisioner's bootstrap and then sharing's (which builds on it) on snowlocal, give
     sharing's user ``password``, and return the settings to run as that user."""
-    bootstrap_provisioner(endpoint)
+    bootstrap_provisioner(endpoint, password=provisioner_password)
     _run_script(endpoint, bootstrap_sql_path("sharing"), SHARING_USER, password)
     return _settings(endpoint, SHARING_USER, SHARING_ROLE, SHARING_WAREHOUSE, password)
 
