@@ -49,7 +49,7 @@ down: sync ## stop what make up started
 status: sync ## say what of the local stack runs
 	$(RUN) devstack status
 
-demo: sync ## the mesh at work: example contracts in, Snowflake objects, audit timeline, masked and clear reads out
+demo: sync $(OPA) ## the mesh at work: example contracts in, Snowflake objects, audit timeline, masked and clear reads out
 	$(RUN) python demo/mesh_demo.py
 
 test: sync test-policies ## run every test: the policies', then pytest (its own broker and snowlocal on free ports)

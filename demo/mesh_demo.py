@@ -1,40 +1,56 @@
-"""`make demo`: the mesh at work on the local stack — two data products provisioned from events.
+"""`make demo`: the mesh at work on the local stack — products provisioned, then shared, from events.
 
-1. Uses the `make up` stack when it answers (Kafka on $KAFKA_PORT, snowlocal on $SNOWLOCAL_PORT),
-   else starts a broker and a snowlocal of its own on free ports;
-2. bootstraps the provisioner's least-privilege identity (deploy/snowflake/bootstrap.sql);
-3. starts the provisioner (its real entry point, as a container would) and waits for /readyz;
+1. Uses the `make up` stack when it answers (Kafka on $KAFKA_PORT, snowlocal on $SNOWLOCAL_PORT,
+   OPA on $OPA_PORT), else starts a broker, a snowlocal and an OPA of its own on free ports;
+2. bootstraps the provisioner's and sharing's least-privilege identities (deploy/snowflake/);
+3. starts the provisioner and sharing (their real entry points, as containers would) and waits for
+   /readyz;
 4. publishes the examples with `meshctl publish` (sales.orders has PII; marketing.campaigns none),
    then a product built from both (marketing.campaign_revenue, its lineage in `inputs`);
 5. waits for their audit events and prints the audit timeline with `meshctl audit tail`, the
    catalog with `meshctl catalog list` and the new product's lineage with `meshctl lineage`;
 6. shows the Snowflake objects and grants that now exist;
-7. reads sales.orders' PII columns clear as a sales engineer and masked as a marketing analyst;
-8. stops the provisioner (SIGTERM: it finishes its event and commits) and whatever it started.
+7. marketing asks for sales.orders (pii: the policy leaves it to the owner), sales approves, and
+   marketing's analyst reads it, PII masked, while a sales engineer reads it clear;
+8. sales asks for marketing.campaigns for ten seconds (approved by the policy); the query works,
+   the grant expires, sharing's sweep revokes it, and the same query fails;
+9. stops the services (SIGTERM: each finishes its batch and commits) and whatever it started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import time
 import urllib.request
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 
 import snowflake.connector
 import yaml
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from meshplane.common.events import AUDIT_TOPIC, DEADLETTER_TOPIC
+from meshplane.common.events import (
+    AUDIT_TOPIC,
+    DEADLETTER_TOPIC,
+    AccessDecided,
+    AccessRequested,
+    EventData,
+    InternalConsumer,
+    domain_topic,
+    encode,
+)
 from meshplane.common.layout import port_layout, product_layout
-from meshplane.devstack.bootstrap import as_environment, bootstrap_provisioner
+from meshplane.devstack.bootstrap import as_environment, bootstrap_provisioner, bootstrap_sharing
 from meshplane.devstack.endpoints import SnowlocalEndpoint
 from meshplane.devstack.kafka import running_kafka
 from meshplane.devstack.net import free_port, http_answers, kafka_answers
+from meshplane.devstack.opa import running_opa
 from meshplane.devstack.snowlocal import running_snowlocal
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,18 +92,41 @@ def meshctl(*args: str, env: dict[str, str]) -> str:
     return done.stdout
 
 
-def wait_ready(port: int, provisioner: subprocess.Popen[bytes], log: Path) -> None:
+def wait_ready(port: int, service: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if provisioner.poll() is not None:
-            raise SystemExit(f"the provisioner exited early:\n{log.read_text()[-2000:]}")
+        if service.poll() is not None:
+            raise SystemExit(f"{log.stem} exited early:\n{log.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=3) as answer:
                 print(f"   /readyz: {answer.read().decode()}")
                 return
         except OSError:
             time.sleep(0.5)
-    raise SystemExit("the provisioner did not become ready within 60 s")
+    raise SystemExit(f"{log.stem} did not become ready within 60 s")
+
+
+def start_service(name: str, env: dict[str, str], port: int) -> tuple[subprocess.Popen[bytes], Path]:
+    """``python -m meshplane.<name>`` with probes on ``port``; returns once /readyz answers."""
+    log = ROOT / ".stack" / f"demo-{name}.log"
+    log.parent.mkdir(exist_ok=True)
+    service = subprocess.Popen(  # noqa: S603  # the service's own entry point
+        [sys.executable, "-m", f"meshplane.{name}"],
+        env=env | {"MESH_HTTP_HOST": "127.0.0.1", "MESH_HTTP_PORT": str(port)},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    wait_ready(port, service, log)
+    return service, log
+
+
+def stop_service(name: str, service: subprocess.Popen[bytes], log: Path) -> None:
+    service.terminate()
+    try:
+        service.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        service.kill()
+    print(f"   {name} stopped on SIGTERM (exit code {service.returncode}); its log: {log}")
 
 
 def derived_contract(path: Path) -> Path:
@@ -107,13 +146,19 @@ def derived_contract(path: Path) -> Path:
 
 
 async def create_topics(bootstrap: str) -> None:
-    """The mesh's shared topics, as an operator would create them before deploying the services."""
+    """The mesh's shared topics and the demo domains' access topics, as an operator would create them
+    (before deploying the services; when onboarding a domain)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(t, num_partitions=1, replication_factor=1) for t in (AUDIT_TOPIC, DEADLETTER_TOPIC)
+            NewTopic(t, num_partitions=1, replication_factor=1)
+            for t in (
+                AUDIT_TOPIC,
+                DEADLETTER_TOPIC,
+                *(domain_topic(d, "access") for d in ("sales", "marketing")),
+            )
         ]
         missing = [topic for topic in wanted if topic.name not in existing]
         if missing:
@@ -141,6 +186,57 @@ async def wait_for_audit(bootstrap: str, inputs: set[str], within: float = 90.0)
         await consumer.stop()
 
 
+async def publish_access(bootstrap: str, domain: str, event: EventData) -> str:
+    """Publish an access event on ``domain``'s own access topic (its identity); returns its id."""
+    record = encode(event, topic=domain_topic(domain, "access"), source=f"/demo/{domain}")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(record.topic, record.value, key=record.key, headers=list(record.headers))
+    finally:
+        await producer.stop()
+    return (record.header("ce_id") or b"").decode()
+
+
+async def wait_for_access(
+    bootstrap: str, request_id: str, fact: str, within: float = 90.0
+) -> dict[str, object]:
+    """The first ``mesh.audit.access.<fact>.v1`` event about ``request_id``, as JSON."""
+    wanted = f"mesh.audit.access.{fact}.v1".encode()
+    consumer = AIOKafkaConsumer(
+        AUDIT_TOPIC, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            for messages in (await consumer.getmany(timeout_ms=500)).values():
+                for message in messages:
+                    if dict(message.headers).get("ce_type") != wanted:
+                        continue
+                    data: dict[str, object] = json.loads(message.value)
+                    if data.get("request_id") == request_id:
+                        return data
+        raise SystemExit(f"no access.{fact} audit event for {request_id} within {within} s")
+    finally:
+        await consumer.stop()
+
+
+def access_line(audit: dict[str, object]) -> str:
+    decision = audit.get("decision") or {}
+    assert isinstance(decision, dict)
+    said = f"{decision.get('outcome')}: {decision.get('reason')}" if decision else ""
+    statements = audit.get("statements")
+    ran = (
+        "; ".join(str(s["sql"]) for s in statements if isinstance(s, dict))
+        if isinstance(statements, list)
+        else ""
+    )
+    ends = f" until {audit['expires_at']}" if "expires_at" in audit else ""
+    lines = [f"   {said}{ends}"] if said else []
+    return "\n".join([*lines, *([f"   ran: {ran}"] if ran else [])])
+
+
 def show_objects(admin: snowflake.connector.SnowflakeConnection) -> None:
     sales = product_layout("sales", "orders", 1)
     say("Snowflake now holds (SHOW, run as ADMIN)")
@@ -164,8 +260,6 @@ def show_masking(endpoint: SnowlocalEndpoint) -> None:
             f"CREATE WAREHOUSE IF NOT EXISTS {DEMO_WAREHOUSE} WAREHOUSE_SIZE = XSMALL AUTO_SUSPEND = 60",
             f"GRANT USAGE ON WAREHOUSE {DEMO_WAREHOUSE} TO ROLE {sales.domain.engineer_role}",
             f"GRANT USAGE ON WAREHOUSE {DEMO_WAREHOUSE} TO ROLE {marketing_consumer}",
-            # What the sharing service will do once an access request is approved:
-            f"GRANT ROLE {sales.reader_role} TO ROLE {marketing_consumer}",
             f"CREATE USER IF NOT EXISTS DEMO_SALES_ENGINEER PASSWORD = '{DEMO_PASSWORD}'",
             f"CREATE USER IF NOT EXISTS DEMO_MARKETING_ANALYST PASSWORD = '{DEMO_PASSWORD}'",
             f"GRANT ROLE {sales.domain.engineer_role} TO USER DEMO_SALES_ENGINEER",
@@ -197,6 +291,82 @@ def show_masking(endpoint: SnowlocalEndpoint) -> None:
         print(table(rows, "ORDER_ID", "CUSTOMER_EMAIL", "CUSTOMER_NAME", "AMOUNT_EUR"))
 
 
+def read_as(endpoint: SnowlocalEndpoint, user: str, role: str, text: str) -> str:
+    """What ``user`` (logged in with ``role``) gets for ``text``: the rows, or Snowflake's error."""
+    kwargs = endpoint.connect_kwargs(user=user, password=DEMO_PASSWORD, role=role, warehouse=DEMO_WAREHOUSE)
+    with snowflake.connector.connect(**kwargs) as connection:
+        try:
+            return f"{len(sql(connection, text))} rows"
+        except snowflake.connector.errors.ProgrammingError as error:
+            return f"refused: {error.errno} {(error.msg or '').splitlines()[-1:]}"
+
+
+ANALYST = "DEMO_SALES_ANALYST"
+
+
+def short_grant_scene(bootstrap: str, endpoint: SnowlocalEndpoint) -> None:
+    campaigns = product_layout("marketing", "campaigns", 1)
+    sales = product_layout("sales", "orders", 1).domain
+    view = ".".join(port_layout(campaigns, "campaigns").view)
+    say("sales asks for marketing.campaigns for 10 seconds (internal data: the policy approves)")
+    with snowflake.connector.connect(**endpoint.connect_kwargs()) as admin:
+        for text in (
+            f"GRANT USAGE ON WAREHOUSE {DEMO_WAREHOUSE} TO ROLE {sales.consumer_role}",
+            f"CREATE USER IF NOT EXISTS DEMO_SALES_ANALYST PASSWORD = '{DEMO_PASSWORD}'",
+            f"GRANT ROLE {sales.consumer_role} TO USER DEMO_SALES_ANALYST",
+        ):
+            sql(admin, text)
+    request_id = f"demo-sales-campaigns-{int(time.time())}"
+    ask = AccessRequested(
+        request_id=request_id,
+        domain="marketing",
+        product="campaigns",
+        major=1,
+        requester="sales",
+        consumer=InternalConsumer(domain="sales"),
+        purpose="a quick look at campaign names",
+        duration=timedelta(seconds=10),
+    )
+    asyncio.run(publish_access(bootstrap, "sales", ask))
+    granted = asyncio.run(wait_for_access(bootstrap, request_id, "granted"))
+    print(access_line(granted))
+    query = f"SELECT * FROM {view}"
+    print(f"   DEMO_SALES_ANALYST: {query} -> {read_as(endpoint, ANALYST, sales.consumer_role, query)}")
+    expired = asyncio.run(wait_for_access(bootstrap, request_id, "expired"))
+    print(f"   expired at {expired['expired_at']}; sharing's sweep revoked it:")
+    print(access_line(expired))
+    print(f"   DEMO_SALES_ANALYST: {query} -> {read_as(endpoint, ANALYST, sales.consumer_role, query)}")
+
+
+def pii_request_scene(bootstrap: str) -> None:
+    say("marketing asks for sales.orders (pii: the policy leaves it to the owner, sales)")
+    request_id = f"demo-marketing-orders-{int(time.time())}"
+    ask = AccessRequested(
+        request_id=request_id,
+        domain="sales",
+        product="orders",
+        major=1,
+        requester="marketing",
+        consumer=InternalConsumer(domain="marketing"),
+        purpose="campaign attribution",
+        duration=timedelta(days=30),
+    )
+    asyncio.run(publish_access(bootstrap, "marketing", ask))
+    print(access_line(asyncio.run(wait_for_access(bootstrap, request_id, "pending"))))
+    say("sales approves, for 7 of the 30 days asked (access.decided on mesh.sales.access)")
+    decided = AccessDecided(
+        request_id=request_id,
+        domain="sales",
+        product="orders",
+        major=1,
+        decision="approve",
+        reason="attribution is an agreed use",
+        duration=timedelta(days=7),
+    )
+    asyncio.run(publish_access(bootstrap, "sales", decided))
+    print(access_line(asyncio.run(wait_for_access(bootstrap, request_id, "granted"))))
+
+
 def metrics_excerpt(port: int) -> list[str]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
         text = answer.read().decode()
@@ -212,43 +382,42 @@ def metrics_excerpt(port: int) -> list[str]:
 def main() -> None:
     kafka_port = int(os.environ.get("KAFKA_PORT", "9092"))
     snowlocal_port = int(os.environ.get("SNOWLOCAL_PORT", "8765"))
+    opa_port = int(os.environ.get("OPA_PORT", "8181"))
     with ExitStack() as stack:
         say("local stack")
-        if kafka_answers("127.0.0.1", kafka_port) and http_answers("127.0.0.1", snowlocal_port):
+        running = kafka_answers("127.0.0.1", kafka_port) and http_answers("127.0.0.1", snowlocal_port)
+        if running and http_answers("127.0.0.1", opa_port):
             bootstrap = f"127.0.0.1:{kafka_port}"
             endpoint = SnowlocalEndpoint("127.0.0.1", snowlocal_port)
-            print(f"   using the running stack: Kafka {bootstrap}, snowlocal {endpoint.url}")
+            policy_url = f"http://127.0.0.1:{opa_port}"
+            print(
+                f"   using the running stack: Kafka {bootstrap}, snowlocal {endpoint.url}, OPA {policy_url}"
+            )
         else:
             bootstrap = stack.enter_context(running_kafka()).bootstrap_servers
             endpoint = stack.enter_context(running_snowlocal())
-            print(f"   started for this demo: Kafka {bootstrap}, snowlocal {endpoint.url}")
+            policy_url = stack.enter_context(running_opa())
+            print(f"   started for this demo: Kafka {bootstrap}, snowlocal {endpoint.url}, OPA {policy_url}")
 
-        say("bootstrap the provisioner's identity (deploy/snowflake/bootstrap.sql, run as ADMIN)")
+        say("bootstrap the services' identities (deploy/snowflake/bootstrap*.sql, run as ADMIN)")
         settings = bootstrap_provisioner(endpoint)
-        print(f"   user {settings['user']}, role {settings['role']}, warehouse {settings['warehouse']}")
+        sharing_settings = bootstrap_sharing(endpoint)
+        for values in (settings, sharing_settings):
+            print(f"   user {values['user']}, role {values['role']}, warehouse {values['warehouse']}")
 
         asyncio.run(create_topics(bootstrap))
-        http_port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("MESH_")}
-        env.update(as_environment(settings))
-        env.update(
-            {
-                "MESH_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                "MESH_HTTP_HOST": "127.0.0.1",
-                "MESH_HTTP_PORT": str(http_port),
-            }
-        )
-        say(f"start the provisioner (python -m meshplane.provisioner; probes and metrics on :{http_port})")
-        log = ROOT / ".stack" / "demo-provisioner.log"
-        log.parent.mkdir(exist_ok=True)
-        provisioner = subprocess.Popen(  # the service's own entry point
-            [sys.executable, "-m", "meshplane.provisioner"],
-            env=env,
-            stdout=log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
+        env["MESH_KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+        provisioner_env = env | as_environment(settings)
+        sharing_env = env | as_environment(sharing_settings)
+        sharing_env |= {"MESH_POLICY_URL": policy_url, "MESH_SHARING_SWEEP_SECONDS": "2"}
+        http_port, sharing_port = free_port(), free_port()
+        say(f"start the provisioner and sharing (probes on :{http_port} and :{sharing_port})")
+        services = []
         try:
-            wait_ready(http_port, provisioner, log)
+            services.append(("provisioner", *start_service("provisioner", provisioner_env, http_port)))
+            services.append(("sharing", *start_service("sharing", sharing_env, sharing_port)))
+            env = provisioner_env
 
             say("publish the example contracts (meshctl publish)")
             out = meshctl("publish", *(str(example) for example in EXAMPLES), env=env).strip()
@@ -256,7 +425,7 @@ def main() -> None:
             asyncio.run(wait_for_audit(bootstrap, {line.rsplit("ce_id=", 1)[1] for line in out.splitlines()}))
 
             say("publish a product built from both (its inputs must be in the catalog)")
-            derived = derived_contract(log.parent / "demo-campaign-revenue.odcs.yaml")
+            derived = derived_contract(ROOT / ".stack" / "demo-campaign-revenue.odcs.yaml")
             out = meshctl("publish", str(derived), env=env).strip()
             print(f"   {derived.name}: {out}")
             asyncio.run(wait_for_audit(bootstrap, {out.rsplit("ce_id=", 1)[1]}))
@@ -271,16 +440,16 @@ def main() -> None:
 
             with snowflake.connector.connect(**endpoint.connect_kwargs()) as admin:
                 show_objects(admin)
+            pii_request_scene(bootstrap)
             show_masking(endpoint)
+            short_grant_scene(bootstrap, endpoint)
             say("the provisioner's metrics (/metrics, excerpt)")
             print("\n".join("   " + line for line in metrics_excerpt(http_port)))
+            say("sharing's metrics (/metrics, excerpt)")
+            print("\n".join("   " + line for line in metrics_excerpt(sharing_port)))
         finally:
-            provisioner.terminate()
-            try:
-                provisioner.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                provisioner.kill()
-        print(f"   provisioner stopped on SIGTERM (exit code {provisioner.returncode}); its log: {log}")
+            for name, service, log in reversed(services):
+                stop_service(name, service, log)
     print("\n== done: everything this demo started has stopped")
 
 
