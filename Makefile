@@ -64,11 +64,12 @@ lint: sync ## ruff, mypy --strict, import-linter
 	$(RUN) mypy
 	$(RUN) lint-imports
 
-bench: sync ## benchmarks, results in bench/results/
+bench: sync $(OPA) ## benchmarks, results in bench/results/
 	$(RUN) python bench/snowlocal_bench.py
 	$(RUN) python bench/provisioner_bench.py
 	$(RUN) python bench/catalog_bench.py
 	$(RUN) python bench/sharing_bench.py
+	$(RUN) python bench/sharing_flow_bench.py
 
 clean: down ## stop the local stack, then remove caches and its state (not the Maven cache)
 	rm -rf .stack .pytest_cache .mypy_cache .ruff_cache
