@@ -9,7 +9,9 @@ as spoofed, and a decision on a request nobody made is refused with an audit eve
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -36,8 +38,10 @@ from meshplane.common.events import (
 from meshplane.common.kit import ServiceApp
 from meshplane.common.settings import PolicySettings, RetrySettings
 from meshplane.common.snowflake.gateway import SnowflakeGateway
-from meshplane.devstack.bootstrap import bootstrap_sharing
+from meshplane.devstack.bootstrap import bootstrap_provisioner, bootstrap_sharing
 from meshplane.devstack.endpoints import SnowlocalEndpoint
+from meshplane.devstack.net import free_port
+from meshplane.devstack.opa import running_opa
 from meshplane.provisioner.service import SERVICE as PROVISIONER
 from meshplane.sharing.service import SERVICE as SHARING
 from meshplane.sharing.sharing import Sharing
@@ -51,31 +55,30 @@ NOT_AUTHORIZED = 2003
 RETRY = RetrySettings(initial_seconds=0.2, max_seconds=2.0, budget_seconds=60.0)
 
 
-@pytest.fixture
-async def mesh(
-    snowlocal_endpoint: SnowlocalEndpoint, kafka_bootstrap_servers: str, opa_url: str, run: Run
+@contextlib.asynccontextmanager
+async def running_mesh(
+    endpoint: SnowlocalEndpoint, bootstrap: str, policy_url: str, run: Run
 ) -> AsyncIterator[ServiceApp[Sharing]]:
-    sharing_settings = bootstrap_sharing(snowlocal_endpoint, password="sharing-e2e")
-    from meshplane.devstack.bootstrap import bootstrap_provisioner
-
-    provisioner_settings = bootstrap_provisioner(snowlocal_endpoint)
+    """The provisioner and sharing, each as its bootstrap user, serving this run's domains."""
+    sharing_settings = bootstrap_sharing(endpoint, password="sharing-e2e")
+    provisioner_settings = bootstrap_provisioner(endpoint)
     provisioner_config = PROVISIONER.test_config(
         snowflake=provisioner_settings,
-        bootstrap_servers=kafka_bootstrap_servers,
+        bootstrap_servers=bootstrap,
         group_id=run.group_id,
         domains=run.domains,
         retry=RETRY,
     )
     sharing_config = SHARING.test_config(
         snowflake=sharing_settings,
-        bootstrap_servers=kafka_bootstrap_servers,
+        bootstrap_servers=bootstrap,
         group_id=f"sharing-{run.prefix}",
         domains=run.domains,
         retry=RETRY,
         ledger_topic=f"mesh.sharing-ledger-{run.prefix}",
         sweep_seconds=1.0,
         drift_seconds=2.0,
-        policy=PolicySettings(url=opa_url),
+        policy=PolicySettings(url=policy_url, timeout_seconds=1.0),
     )
     provisioner = PROVISIONER.create_app(provisioner_config, SnowflakeGateway(provisioner_config.snowflake))
     sharing = SHARING.create_app(sharing_config, SnowflakeGateway(sharing_config.snowflake))
@@ -86,6 +89,14 @@ async def mesh(
     finally:
         await sharing.stop()
         await provisioner.stop()
+
+
+@pytest.fixture
+async def mesh(
+    snowlocal_endpoint: SnowlocalEndpoint, kafka_bootstrap_servers: str, opa_url: str, run: Run
+) -> AsyncIterator[ServiceApp[Sharing]]:
+    async with running_mesh(snowlocal_endpoint, kafka_bootstrap_servers, opa_url, run) as sharing:
+        yield sharing
 
 
 async def audits(log: TopicLog, prefix: str) -> list[EventData]:
@@ -261,3 +272,45 @@ async def test_drift_on_a_reader_role_is_found_and_undone_without_a_gap(
     assert holders == {("ROLE", f"{sales.upper()}_CONSUMER")}
     detected = [a for a in await audits(audit_log, run.prefix) if type(a) is AuditDriftDetected]
     assert [d.drift for d in detected] == [repaired.drift]
+
+
+async def test_while_opa_is_down_requests_wait_and_nothing_is_granted_then_they_are_decided(
+    snowlocal_endpoint: SnowlocalEndpoint,
+    kafka_bootstrap_servers: str,
+    run: Run,
+    audit_log: TopicLog,
+    dead_letter_log: TopicLog,
+) -> None:
+    port = free_port()
+    sales, marketing = run.domain("sales"), run.domain("marketing")
+    async with running_mesh(snowlocal_endpoint, kafka_bootstrap_servers, f"http://127.0.0.1:{port}", run):
+        await publish(kafka_bootstrap_servers, [created(sales, "orders"), created(marketing, "campaigns")])
+        await wait_for(audit_log, run.prefix, AuditProductProvisioned, count=2)
+        ask = AccessRequested(
+            request_id=f"{run.prefix}-1",
+            domain=sales,
+            product="orders",
+            major=1,
+            requester=marketing,
+            consumer=InternalConsumer(domain=marketing),
+            purpose="attribution",
+            duration=timedelta(days=1),
+        )
+        hostile = encode(ask, topic=domain_topic(marketing, "access"), source="/tests")
+        value = json.loads(hostile.value)
+        value["consumer"] = {"kind": "account", "account": "ORG.ACC'; DROP DATABASE X; --"}
+        hostile = dataclasses.replace(hostile, value=json.dumps(value).encode())
+        await publish(kafka_bootstrap_servers, [hostile])
+        await publish(
+            kafka_bootstrap_servers, [encode(ask, topic=domain_topic(marketing, "access"), source="/t")]
+        )
+        await asyncio.sleep(8)  # several attempts against no engine
+        decided = [a for a in await audits(audit_log, run.prefix) if "Access" in type(a).__name__]
+        assert decided == []  # the partition waits: nothing approved, denied or failed for want of an answer
+        letters = await dead_letters_for(dead_letter_log, {domain_topic(marketing, "access")})
+        assert [r.header("mesh_deadletter_reason") for r in letters] == [b"schema-error"]
+
+        with running_opa(port=port):
+            (pending,) = await wait_for(audit_log, run.prefix, AuditAccessPending, within=90.0)
+        assert isinstance(pending, AuditAccessPending)
+        assert pending.request_id == ask.request_id
