@@ -12,11 +12,17 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from open_data_contract_standard.model import OpenDataContractStandard
 
 from meshplane.common.events import (
     AccessDecided,
@@ -31,6 +37,8 @@ from meshplane.common.events import (
     AuditProductProvisioned,
     EventData,
     InternalConsumer,
+    KafkaRecord,
+    ProductCreated,
     decode,
     domain_topic,
     encode,
@@ -38,14 +46,24 @@ from meshplane.common.events import (
 from meshplane.common.kit import ServiceApp
 from meshplane.common.settings import PolicySettings, RetrySettings
 from meshplane.common.snowflake.gateway import SnowflakeGateway
-from meshplane.devstack.bootstrap import bootstrap_provisioner, bootstrap_sharing
+from meshplane.devstack.bootstrap import as_environment, bootstrap_provisioner, bootstrap_sharing
 from meshplane.devstack.endpoints import SnowlocalEndpoint
 from meshplane.devstack.net import free_port
 from meshplane.devstack.opa import running_opa
 from meshplane.provisioner.service import SERVICE as PROVISIONER
 from meshplane.sharing.service import SERVICE as SHARING
 from meshplane.sharing.sharing import Sharing
-from tests.e2e.stack import Run, TopicLog, created, dead_letters_for, input_id, publish
+from tests.e2e.stack import (
+    EXAMPLES,
+    Run,
+    TopicLog,
+    audit_for,
+    created,
+    dead_letters_for,
+    input_id,
+    publish,
+    wait_for_audit,
+)
 from tests.integration.snowlocal.conftest import Sandbox, errno_of, query
 
 pytestmark = pytest.mark.integration
@@ -314,3 +332,117 @@ async def test_while_opa_is_down_requests_wait_and_nothing_is_granted_then_they_
             (pending,) = await wait_for(audit_log, run.prefix, AuditAccessPending, within=90.0)
         assert isinstance(pending, AuditAccessPending)
         assert pending.request_id == ask.request_id
+
+
+#: Requests in the kill test: enough that a few are done, and not all, when the service is killed.
+REQUESTS = 60
+
+
+def internal_product(domain: str, product: str) -> KafkaRecord:
+    """A product whose data is public and internal only: the policy approves a domain's request."""
+    odcs = OpenDataContractStandard.from_file(str(EXAMPLES / "marketing-campaigns.odcs.yaml"))
+    odcs = odcs.model_copy(update={"domain": domain, "dataProduct": product, "id": f"{domain}-{product}"})
+    return encode(ProductCreated(contract=odcs), topic=domain_topic(domain, "product"), source="/tests")
+
+
+async def test_sharing_killed_mid_stream_and_restarted_grants_everything_once_and_expires_on_time(
+    snowlocal_endpoint: SnowlocalEndpoint,
+    kafka_bootstrap_servers: str,
+    opa_url: str,
+    run: Run,
+    audit_log: TopicLog,
+    tmp_path: Path,
+    sandbox: Sandbox,
+) -> None:
+    owner = run.domain("owner")
+    consumers = [run.domain(f"c{i}") for i in range(3)]
+    brief = run.domain("brief")  # asks for a short grant only: the restarted service must expire it
+    sharing_settings = bootstrap_sharing(snowlocal_endpoint, password="sharing-e2e")
+    provisioner_config = PROVISIONER.test_config(
+        snowflake=bootstrap_provisioner(snowlocal_endpoint),
+        bootstrap_servers=kafka_bootstrap_servers,
+        group_id=run.group_id,
+        domains=run.domains,
+        retry=RETRY,
+    )
+    provisioner = PROVISIONER.create_app(provisioner_config, SnowflakeGateway(provisioner_config.snowflake))
+    await provisioner.start()
+    try:
+        domains = (owner, *consumers, brief)
+        await publish(kafka_bootstrap_servers, [internal_product(d, "data") for d in domains])
+        await wait_for(audit_log, run.prefix, AuditProductProvisioned, count=len(domains))
+    finally:
+        await provisioner.stop()
+
+    def ask(n: int) -> KafkaRecord:
+        consumer = brief if n >= REQUESTS - 3 else consumers[n % 3]
+        event = AccessRequested(
+            request_id=f"{run.prefix}-{n}",
+            domain=owner,
+            product="data",
+            major=1,
+            requester=consumer,
+            consumer=InternalConsumer(domain=consumer),
+            purpose="kill test",
+            duration=timedelta(seconds=20) if n >= REQUESTS - 3 else timedelta(days=1),
+        )
+        return encode(event, topic=domain_topic(consumer, "access"), source="/tests")
+
+    records = [ask(n) for n in range(REQUESTS)]
+    inputs = {input_id(r) for r in records}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESH_")}
+    env |= as_environment(sharing_settings) | {
+        "MESH_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
+        "MESH_SHARING_GROUP_ID": f"sharing-{run.prefix}",
+        "MESH_SHARING_DOMAINS": run.domains,
+        "MESH_SHARING_LEDGER_TOPIC": f"mesh.sharing-ledger-{run.prefix}",
+        "MESH_SHARING_SWEEP_SECONDS": "1",
+        "MESH_POLICY_URL": opa_url,
+        "MESH_HTTP_HOST": "127.0.0.1",
+        "MESH_HTTP_PORT": "0",
+    }
+    log = tmp_path / "sharing.log"
+
+    def spawn() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # the real entry point, as a container would run it
+            [sys.executable, "-m", "meshplane.sharing"],
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+
+    await publish(kafka_bootstrap_servers, records)
+    process = spawn()
+    try:
+        while True:
+            answered = {e.causation_id for e in await audit_for(audit_log, inputs)}
+            if len(answered) >= 3:
+                break
+            assert process.poll() is None, log.read_text()[-3000:]
+            await asyncio.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        assert len(answered) < len(inputs), "sharing finished before it could be killed"
+        process = spawn()
+        events = await wait_for_audit(audit_log, inputs, within=180)
+        expired = await wait_for(audit_log, run.prefix, AuditAccessExpired, count=1, within=90)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    by_input: dict[str, set[str]] = {}
+    for event in events:
+        assert event.type == "mesh.audit.access.granted.v1", (event.type, log.read_text()[-3000:])
+        by_input.setdefault(event.causation_id or "", set()).add(event.id)
+    assert set(by_input) == inputs
+    assert all(len(ids) == 1 for ids in by_input.values()), "a request got two different audit ids"
+    (ended,) = expired
+    assert isinstance(ended, AuditAccessExpired)
+    assert ended.consumer == InternalConsumer(domain=brief)
+    reader = f"{owner.upper()}__DATA_V1_READER"
+    holders = {(row[2], row[3]) for row in query(sandbox.admin, f"SHOW GRANTS OF ROLE {reader}")}
+    # Each long grant held once; the brief one revoked by the restarted service's sweep.
+    assert holders == {("ROLE", f"{c.upper()}_CONSUMER") for c in consumers}
