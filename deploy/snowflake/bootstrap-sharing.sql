@@ -13,7 +13,13 @@
 --     https://docs.snowflake.com/en/sql-reference/sql/revoke-role). Ownership also lets a holder
 --     drop or rename a reader role: Snowflake has no narrower privilege for granting a role;
 --   * CREATE SHARE on the account: one secure share per product version for outside accounts
---     (https://docs.snowflake.com/en/sql-reference/sql/create-share).
+--     (https://docs.snowflake.com/en/sql-reference/sql/create-share);
+--   * MANAGE SHARE TARGET on the account: adding an account to a share, or removing it, takes the
+--     share's OWNERSHIP and this privilege; CREATE SHARE does not include it
+--     (https://docs.snowflake.com/en/sql-reference/sql/alter-share ,
+--     https://docs.snowflake.com/en/user-guide/security-access-privileges-shares).
+--   Still missing for outside accounts (see docs/architecture.md, Sharing): granting a product's
+--   objects to a share takes each privilege WITH GRANT OPTION, which no role of sharing holds yet.
 --   * its own warehouse MESHPLANE_SHARING_WH, XSMALL, created suspended: a share's grants go in one
 --     multi-statement request, which needs a warehouse
 --     (https://docs.snowflake.com/en/developer-guide/sql-api/submitting-multiple-statements); a
@@ -44,6 +50,7 @@ USE ROLE SECURITYADMIN;
 GRANT ROLE MESHPLANE_SHARING TO ROLE SYSADMIN;
 GRANT ROLE MESHPLANE_READER_ROLES TO ROLE MESHPLANE_SHARING;
 GRANT CREATE SHARE ON ACCOUNT TO ROLE MESHPLANE_SHARING;
+GRANT MANAGE SHARE TARGET ON ACCOUNT TO ROLE MESHPLANE_SHARING;
 
 USE ROLE SYSADMIN;
 

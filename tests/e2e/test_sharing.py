@@ -22,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from meshplane.common.events import (
@@ -48,11 +49,13 @@ from meshplane.common.settings import PolicySettings, RetrySettings
 from meshplane.common.snowflake.gateway import SnowflakeGateway
 from meshplane.devstack.bootstrap import as_environment, bootstrap_provisioner, bootstrap_sharing
 from meshplane.devstack.endpoints import SnowlocalEndpoint
+from meshplane.devstack.kafka import ensure_topics
 from meshplane.devstack.net import free_port
 from meshplane.devstack.opa import running_opa
 from meshplane.provisioner.service import SERVICE as PROVISIONER
 from meshplane.sharing.service import SERVICE as SHARING
 from meshplane.sharing.sharing import Sharing
+from meshplane.sharing.sweep import Sweeper
 from tests.e2e.stack import (
     EXAMPLES,
     Run,
@@ -446,3 +449,75 @@ async def test_sharing_killed_mid_stream_and_restarted_grants_everything_once_an
     holders = {(row[2], row[3]) for row in query(sandbox.admin, f"SHOW GRANTS OF ROLE {reader}")}
     # Each long grant held once; the brief one revoked by the restarted service's sweep.
     assert holders == {("ROLE", f"{c.upper()}_CONSUMER") for c in consumers}
+
+
+async def test_two_replicas_split_the_ledger_and_each_expiry_is_revoked_exactly_once(
+    snowlocal_endpoint: SnowlocalEndpoint,
+    kafka_bootstrap_servers: str,
+    opa_url: str,
+    run: Run,
+    audit_log: TopicLog,
+) -> None:
+    owners = [run.domain(f"o{i}") for i in range(4)]
+    consumers = [run.domain(f"c{i}") for i in range(2)]
+    ledger_topic = f"mesh.sharing-ledger-{run.prefix}"
+    # Four ledger partitions, so that the two replicas' sweeps each own some products.
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(ledger_topic, 4, 1, topic_configs={"cleanup.policy": "compact"})])
+    finally:
+        await admin.close()
+    await ensure_topics(
+        kafka_bootstrap_servers, *(domain_topic(c, "access") for c in consumers), partitions=4
+    )
+    async with running_mesh(snowlocal_endpoint, kafka_bootstrap_servers, opa_url, run) as first:
+        config = SHARING.test_config(
+            snowflake=bootstrap_sharing(snowlocal_endpoint, password="sharing-e2e"),
+            bootstrap_servers=kafka_bootstrap_servers,
+            group_id=f"sharing-{run.prefix}",
+            domains=run.domains,
+            retry=RETRY,
+            ledger_topic=ledger_topic,
+            sweep_seconds=1.0,
+            policy=PolicySettings(url=opa_url),
+        )
+        second = SHARING.create_app(config, SnowflakeGateway(config.snowflake))
+        await second.start()
+        try:
+            domains = [*owners, *consumers]
+            await publish(kafka_bootstrap_servers, [internal_product(d, "data") for d in domains])
+            await wait_for(audit_log, run.prefix, AuditProductProvisioned, count=len(domains))
+            asks = [
+                AccessRequested(
+                    request_id=f"{run.prefix}-{owner}-{consumer}",
+                    domain=owner,
+                    product="data",
+                    major=1,
+                    requester=consumer,
+                    consumer=InternalConsumer(domain=consumer),
+                    purpose="two replicas",
+                    duration=timedelta(seconds=6),
+                )
+                for owner in owners
+                for consumer in consumers
+            ]
+            await publish(
+                kafka_bootstrap_servers,
+                [encode(a, topic=domain_topic(a.requester, "access"), source="/tests") for a in asks],
+            )
+            await wait_for(audit_log, run.prefix, AuditAccessGranted, count=len(asks))
+            await wait_for(audit_log, run.prefix, AuditAccessExpired, count=len(asks), within=90)
+            await asyncio.sleep(3)  # a few more sweeps on both replicas: nothing more may come
+            sweeps = [app.dependencies.sweeper for app in (first, second)]
+            assert all(isinstance(s, Sweeper) for s in sweeps)
+            owned = [s.partitions for s in sweeps if isinstance(s, Sweeper)]
+        finally:
+            await second.stop()
+    assert owned[0], f"each replica owns some ledger partitions: {owned}"
+    assert owned[1], f"each replica owns some ledger partitions: {owned}"
+    assert not owned[0] & owned[1]
+    assert owned[0] | owned[1] == {0, 1, 2, 3}
+    expired = [a for a in await audits(audit_log, run.prefix) if isinstance(a, AuditAccessExpired)]
+    assert sorted(a.request_id for a in expired) == sorted(a.request_id for a in asks)  # once each
+    assert all(len(a.statements) == 1 for a in expired)

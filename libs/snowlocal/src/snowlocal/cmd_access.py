@@ -59,6 +59,9 @@ PRIVILEGES: dict[str, tuple[str, ...]] = {
         "CREATE WAREHOUSE",
         "CREATE SHARE",
         "IMPORT SHARE",
+        # Adding accounts to a share and removing them (with the share's OWNERSHIP):
+        # https://docs.snowflake.com/en/release-notes/bcr-bundles/2024_07/bcr-1734
+        "MANAGE SHARE TARGET",
         "MANAGE GRANTS",
         "APPLY MASKING POLICY",
         "APPLY TAG",

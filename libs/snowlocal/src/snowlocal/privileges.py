@@ -42,6 +42,9 @@ SYSTEM_ACCOUNT_PRIVILEGES = {
         "APPLY MASKING POLICY",
         "APPLY TAG",
         "CREATE SHARE",
+        # Given to every role that held CREATE SHARE when it was introduced (ACCOUNTADMIN among them):
+        # https://docs.snowflake.com/en/user-guide/security-access-privileges-shares
+        "MANAGE SHARE TARGET",
         "IMPORT SHARE",
         "EXECUTE TASK",
         "MONITOR USAGE",

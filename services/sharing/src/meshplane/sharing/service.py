@@ -91,5 +91,5 @@ SERVICE = ServiceSpec(
     on_failure=access_failed,
     catalog="read",
     # deploy/snowflake/bootstrap-sharing.sql grants these (and the role owning the reader roles).
-    account_privileges=("CREATE SHARE",),
+    account_privileges=("CREATE SHARE", "MANAGE SHARE TARGET"),
 )
