@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
+import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -145,6 +147,21 @@ async def wait_for_audit(
                 f"{len(inputs - answered)} of {len(inputs)} inputs got no audit event in {within} s"
             )
         await asyncio.sleep(0.5)
+
+
+async def kill_once_some_are_answered(
+    process: subprocess.Popen[bytes], log: TopicLog, inputs: set[str], service_log: Path, *, some: int = 3
+) -> None:
+    """SIGKILL ``process`` once ``some`` of ``inputs``, and not all, have an audit event."""
+    while True:
+        answered = {e.causation_id for e in await audit_for(log, inputs)}
+        if len(answered) >= some:
+            break
+        assert process.poll() is None, f"the service exited early; its log: {service_log}"
+        await asyncio.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert len(answered) < len(inputs), "the service finished before it could be killed"
 
 
 async def dead_letters_for(log: TopicLog, topics: set[str]) -> list[KafkaRecord]:

@@ -42,11 +42,11 @@ from tests.e2e.stack import (
     Run,
     TopicLog,
     admin_connection,
-    audit_for,
     contract,
     created,
     dead_letters_for,
     input_id,
+    kill_once_some_are_answered,
     provisioner_environment,
     publish,
     sql,
@@ -256,16 +256,7 @@ async def test_a_provisioner_killed_mid_stream_and_restarted_provisions_everythi
         await publish(kafka_bootstrap_servers, records)
         process = spawn_provisioner(env, log)
         try:
-            # Kill it once some, but not all, events are done.
-            while True:
-                answered = {e.causation_id for e in await audit_for(audit_log, inputs)}
-                if len(answered) >= 3:
-                    break
-                assert process.poll() is None, log.read_text()[-3000:]
-                await asyncio.sleep(0.2)
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=30)
-            assert len(answered) < len(inputs), "the provisioner finished before it could be killed"
+            await kill_once_some_are_answered(process, audit_log, inputs, log)
             process = spawn_provisioner(env, log)
             events = await wait_for_audit(audit_log, inputs, within=240)
         finally:

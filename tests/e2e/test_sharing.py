@@ -60,10 +60,10 @@ from tests.e2e.stack import (
     EXAMPLES,
     Run,
     TopicLog,
-    audit_for,
     created,
     dead_letters_for,
     input_id,
+    kill_once_some_are_answered,
     publish,
     wait_for_audit,
 )
@@ -120,6 +120,32 @@ async def mesh(
         yield sharing
 
 
+def asking(
+    request_id: str, owner: str, product: str, consumer: str, duration: timedelta, purpose: str = "e2e"
+) -> AccessRequested:
+    """``consumer`` asks for ``owner.product`` v1 for itself."""
+    return AccessRequested(
+        request_id=request_id,
+        domain=owner,
+        product=product,
+        major=1,
+        requester=consumer,
+        consumer=InternalConsumer(domain=consumer),
+        purpose=purpose,
+        duration=duration,
+    )
+
+
+def on_access_topic(event: EventData, domain: str) -> KafkaRecord:
+    return encode(event, topic=domain_topic(domain, "access"), source="/tests")
+
+
+async def provisioned(bootstrap: str, log: TopicLog, run: Run, records: list[KafkaRecord]) -> None:
+    """Publish product events and wait until each is provisioned."""
+    await publish(bootstrap, records)
+    await wait_for(log, run.prefix, AuditProductProvisioned, count=len(records))
+
+
 async def audits(log: TopicLog, prefix: str) -> list[EventData]:
     """This run's audit events (its domains carry the run's prefix)."""
     found = []
@@ -153,22 +179,12 @@ async def test_asked_approved_read_expired_and_spoofs_refused(
     sandbox: Sandbox,
 ) -> None:
     sales, marketing = run.domain("sales"), run.domain("marketing")
-    await publish(kafka_bootstrap_servers, [created(sales, "orders"), created(marketing, "campaigns")])
-    await wait_for(audit_log, run.prefix, AuditProductProvisioned, count=2)
+    await provisioned(
+        kafka_bootstrap_servers, audit_log, run, [created(sales, "orders"), created(marketing, "campaigns")]
+    )
 
-    ask = AccessRequested(
-        request_id=f"{run.prefix}-1",
-        domain=sales,
-        product="orders",
-        major=1,
-        requester=marketing,
-        consumer=InternalConsumer(domain=marketing),
-        purpose="campaign attribution",
-        duration=timedelta(days=7),
-    )
-    await publish(
-        kafka_bootstrap_servers, [encode(ask, topic=domain_topic(marketing, "access"), source="/tests")]
-    )
+    ask = asking(f"{run.prefix}-1", sales, "orders", marketing, timedelta(days=7), "campaign attribution")
+    await publish(kafka_bootstrap_servers, [on_access_topic(ask, marketing)])
     (pending,) = await wait_for(audit_log, run.prefix, AuditAccessPending)
     assert isinstance(pending, AuditAccessPending)
     assert pending.decision is not None
@@ -246,18 +262,10 @@ async def test_drift_on_a_reader_role_is_found_and_undone_without_a_gap(
     sandbox: Sandbox,
 ) -> None:
     sales, marketing = run.domain("sales"), run.domain("marketing")
-    await publish(kafka_bootstrap_servers, [created(sales, "orders"), created(marketing, "campaigns")])
-    await wait_for(audit_log, run.prefix, AuditProductProvisioned, count=2)
-    ask = AccessRequested(
-        request_id=f"{run.prefix}-1",
-        domain=marketing,
-        product="campaigns",
-        major=1,
-        requester=sales,
-        consumer=InternalConsumer(domain=sales),
-        purpose="revenue per campaign",
-        duration=timedelta(days=1),
+    await provisioned(
+        kafka_bootstrap_servers, audit_log, run, [created(sales, "orders"), created(marketing, "campaigns")]
     )
+    ask = asking(f"{run.prefix}-1", marketing, "campaigns", sales, timedelta(days=1), "revenue per campaign")
     approve = AccessDecided(
         request_id=ask.request_id,
         domain=marketing,
@@ -266,9 +274,7 @@ async def test_drift_on_a_reader_role_is_found_and_undone_without_a_gap(
         decision="approve",
         reason="ok",
     )
-    await publish(
-        kafka_bootstrap_servers, [encode(ask, topic=domain_topic(sales, "access"), source="/tests")]
-    )
+    await publish(kafka_bootstrap_servers, [on_access_topic(ask, sales)])
     await wait_for(audit_log, run.prefix, AuditAccessPending)  # the example contract has pii
     await publish(
         kafka_bootstrap_servers, [encode(approve, topic=domain_topic(marketing, "access"), source="/t")]
@@ -305,19 +311,14 @@ async def test_while_opa_is_down_requests_wait_and_nothing_is_granted_then_they_
     port = free_port()
     sales, marketing = run.domain("sales"), run.domain("marketing")
     async with running_mesh(snowlocal_endpoint, kafka_bootstrap_servers, f"http://127.0.0.1:{port}", run):
-        await publish(kafka_bootstrap_servers, [created(sales, "orders"), created(marketing, "campaigns")])
-        await wait_for(audit_log, run.prefix, AuditProductProvisioned, count=2)
-        ask = AccessRequested(
-            request_id=f"{run.prefix}-1",
-            domain=sales,
-            product="orders",
-            major=1,
-            requester=marketing,
-            consumer=InternalConsumer(domain=marketing),
-            purpose="attribution",
-            duration=timedelta(days=1),
+        await provisioned(
+            kafka_bootstrap_servers,
+            audit_log,
+            run,
+            [created(sales, "orders"), created(marketing, "campaigns")],
         )
-        hostile = encode(ask, topic=domain_topic(marketing, "access"), source="/tests")
+        ask = asking(f"{run.prefix}-1", sales, "orders", marketing, timedelta(days=1), "attribution")
+        hostile = on_access_topic(ask, marketing)
         value = json.loads(hostile.value)
         value["consumer"] = {"kind": "account", "account": "ORG.ACC'; DROP DATABASE X; --"}
         hostile = dataclasses.replace(hostile, value=json.dumps(value).encode())
@@ -372,22 +373,21 @@ async def test_sharing_killed_mid_stream_and_restarted_grants_everything_once_an
     await provisioner.start()
     try:
         domains = (owner, *consumers, brief)
-        await publish(kafka_bootstrap_servers, [internal_product(d, "data") for d in domains])
-        await wait_for(audit_log, run.prefix, AuditProductProvisioned, count=len(domains))
+        await provisioned(
+            kafka_bootstrap_servers, audit_log, run, [internal_product(d, "data") for d in domains]
+        )
     finally:
         await provisioner.stop()
 
     def ask(n: int) -> KafkaRecord:
         consumer = brief if n >= REQUESTS - 3 else consumers[n % 3]
-        event = AccessRequested(
-            request_id=f"{run.prefix}-{n}",
-            domain=owner,
-            product="data",
-            major=1,
-            requester=consumer,
-            consumer=InternalConsumer(domain=consumer),
-            purpose="kill test",
-            duration=timedelta(seconds=20) if n >= REQUESTS - 3 else timedelta(days=1),
+        event = asking(
+            f"{run.prefix}-{n}",
+            owner,
+            "data",
+            consumer,
+            timedelta(seconds=20) if n >= REQUESTS - 3 else timedelta(days=1),
+            "kill test",
         )
         return encode(event, topic=domain_topic(consumer, "access"), source="/tests")
 
@@ -417,15 +417,7 @@ async def test_sharing_killed_mid_stream_and_restarted_grants_everything_once_an
     await publish(kafka_bootstrap_servers, records)
     process = spawn()
     try:
-        while True:
-            answered = {e.causation_id for e in await audit_for(audit_log, inputs)}
-            if len(answered) >= 3:
-                break
-            assert process.poll() is None, log.read_text()[-3000:]
-            await asyncio.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        assert len(answered) < len(inputs), "sharing finished before it could be killed"
+        await kill_once_some_are_answered(process, audit_log, inputs, log)
         process = spawn()
         events = await wait_for_audit(audit_log, inputs, within=180)
         expired = await wait_for(audit_log, run.prefix, AuditAccessExpired, count=1, within=90)
@@ -485,19 +477,16 @@ async def test_two_replicas_split_the_ledger_and_each_expiry_is_revoked_exactly_
         second = SHARING.create_app(config, SnowflakeGateway(config.snowflake))
         await second.start()
         try:
-            domains = [*owners, *consumers]
-            await publish(kafka_bootstrap_servers, [internal_product(d, "data") for d in domains])
-            await wait_for(audit_log, run.prefix, AuditProductProvisioned, count=len(domains))
+            products = [internal_product(d, "data") for d in [*owners, *consumers]]
+            await provisioned(kafka_bootstrap_servers, audit_log, run, products)
             asks = [
-                AccessRequested(
-                    request_id=f"{run.prefix}-{owner}-{consumer}",
-                    domain=owner,
-                    product="data",
-                    major=1,
-                    requester=consumer,
-                    consumer=InternalConsumer(domain=consumer),
-                    purpose="two replicas",
-                    duration=timedelta(seconds=6),
+                asking(
+                    f"{run.prefix}-{owner}-{consumer}",
+                    owner,
+                    "data",
+                    consumer,
+                    timedelta(seconds=6),
+                    "two replicas",
                 )
                 for owner in owners
                 for consumer in consumers
