@@ -222,6 +222,24 @@ async def wait_for_access(
         await consumer.stop()
 
 
+def ask_for(bootstrap: str, consumer: str, product_id: str, duration: timedelta, purpose: str) -> str:
+    """``consumer`` asks for version 1 of ``product_id`` on its own access topic; returns the request id."""
+    owner, product = product_id.split(".")
+    request_id = f"demo-{consumer}-{product}-{int(time.time())}"
+    ask = AccessRequested(
+        request_id=request_id,
+        domain=owner,
+        product=product,
+        major=1,
+        requester=consumer,
+        consumer=InternalConsumer(domain=consumer),
+        purpose=purpose,
+        duration=duration,
+    )
+    asyncio.run(publish_access(bootstrap, consumer, ask))
+    return request_id
+
+
 def access_line(audit: dict[str, object]) -> str:
     decision = audit.get("decision") or {}
     assert isinstance(decision, dict)
@@ -316,18 +334,7 @@ def short_grant_scene(bootstrap: str, endpoint: SnowlocalEndpoint) -> None:
             f"GRANT ROLE {sales.consumer_role} TO USER DEMO_SALES_ANALYST",
         ):
             sql(admin, text)
-    request_id = f"demo-sales-campaigns-{int(time.time())}"
-    ask = AccessRequested(
-        request_id=request_id,
-        domain="marketing",
-        product="campaigns",
-        major=1,
-        requester="sales",
-        consumer=InternalConsumer(domain="sales"),
-        purpose="a quick look at campaign names",
-        duration=timedelta(seconds=10),
-    )
-    asyncio.run(publish_access(bootstrap, "sales", ask))
+    request_id = ask_for(bootstrap, "sales", "marketing.campaigns", timedelta(seconds=10), "a quick look")
     granted = asyncio.run(wait_for_access(bootstrap, request_id, "granted"))
     print(access_line(granted))
     query = f"SELECT * FROM {view}"
@@ -340,18 +347,7 @@ def short_grant_scene(bootstrap: str, endpoint: SnowlocalEndpoint) -> None:
 
 def pii_request_scene(bootstrap: str) -> None:
     say("marketing asks for sales.orders (pii: the policy leaves it to the owner, sales)")
-    request_id = f"demo-marketing-orders-{int(time.time())}"
-    ask = AccessRequested(
-        request_id=request_id,
-        domain="sales",
-        product="orders",
-        major=1,
-        requester="marketing",
-        consumer=InternalConsumer(domain="marketing"),
-        purpose="campaign attribution",
-        duration=timedelta(days=30),
-    )
-    asyncio.run(publish_access(bootstrap, "marketing", ask))
+    request_id = ask_for(bootstrap, "marketing", "sales.orders", timedelta(days=30), "campaign attribution")
     print(access_line(asyncio.run(wait_for_access(bootstrap, request_id, "pending"))))
     say("sales approves, for 7 of the 30 days asked (access.decided on mesh.sales.access)")
     decided = AccessDecided(
