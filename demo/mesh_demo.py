@@ -27,23 +27,17 @@ import sys
 import time
 import urllib.request
 from contextlib import ExitStack
-from datetime import timedelta
 from pathlib import Path
 
 import snowflake.connector
 import yaml
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from meshplane.common.events import (
     AUDIT_TOPIC,
     DEADLETTER_TOPIC,
-    AccessDecided,
-    AccessRequested,
-    EventData,
-    InternalConsumer,
     domain_topic,
-    encode,
 )
 from meshplane.common.layout import port_layout, product_layout
 from meshplane.devstack.bootstrap import as_environment, bootstrap_provisioner, bootstrap_sharing
@@ -186,18 +180,6 @@ async def wait_for_audit(bootstrap: str, inputs: set[str], within: float = 90.0)
         await consumer.stop()
 
 
-async def publish_access(bootstrap: str, domain: str, event: EventData) -> str:
-    """Publish an access event on ``domain``'s own access topic (its identity); returns its id."""
-    record = encode(event, topic=domain_topic(domain, "access"), source=f"/demo/{domain}")
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
-    await producer.start()
-    try:
-        await producer.send_and_wait(record.topic, record.value, key=record.key, headers=list(record.headers))
-    finally:
-        await producer.stop()
-    return (record.header("ce_id") or b"").decode()
-
-
 async def wait_for_access(
     bootstrap: str, request_id: str, fact: str, within: float = 90.0
 ) -> dict[str, object]:
@@ -222,21 +204,26 @@ async def wait_for_access(
         await consumer.stop()
 
 
-def ask_for(bootstrap: str, consumer: str, product_id: str, duration: timedelta, purpose: str) -> str:
-    """``consumer`` asks for version 1 of ``product_id`` on its own access topic; returns the request id."""
-    owner, product = product_id.split(".")
-    request_id = f"demo-{consumer}-{product}-{int(time.time())}"
-    ask = AccessRequested(
-        request_id=request_id,
-        domain=owner,
-        product=product,
-        major=1,
-        requester=consumer,
-        consumer=InternalConsumer(domain=consumer),
-        purpose=purpose,
-        duration=duration,
+def ask_for(env: dict[str, str], consumer: str, product_id: str, duration: str, purpose: str) -> str:
+    """``consumer`` asks for version 1 of ``product_id`` (meshctl access request); returns the request id."""
+    request_id = f"demo-{consumer}-{product_id}-{int(time.time())}"
+    out = meshctl(
+        "access",
+        "request",
+        product_id,
+        "--as",
+        consumer,
+        "--duration",
+        duration,
+        "--purpose",
+        purpose,
+        "--request-id",
+        request_id,
+        env=env,
     )
-    asyncio.run(publish_access(bootstrap, consumer, ask))
+    print(
+        f"   meshctl access request {product_id} --as {consumer} --duration {duration}: {out.splitlines()[0]}"
+    )
     return request_id
 
 
@@ -322,7 +309,7 @@ def read_as(endpoint: SnowlocalEndpoint, user: str, role: str, text: str) -> str
 ANALYST = "DEMO_SALES_ANALYST"
 
 
-def short_grant_scene(bootstrap: str, endpoint: SnowlocalEndpoint) -> None:
+def short_grant_scene(bootstrap: str, endpoint: SnowlocalEndpoint, env: dict[str, str]) -> None:
     campaigns = product_layout("marketing", "campaigns", 1)
     sales = product_layout("sales", "orders", 1).domain
     view = ".".join(port_layout(campaigns, "campaigns").view)
@@ -334,7 +321,7 @@ def short_grant_scene(bootstrap: str, endpoint: SnowlocalEndpoint) -> None:
             f"GRANT ROLE {sales.consumer_role} TO USER DEMO_SALES_ANALYST",
         ):
             sql(admin, text)
-    request_id = ask_for(bootstrap, "sales", "marketing.campaigns", timedelta(seconds=10), "a quick look")
+    request_id = ask_for(env, "sales", "marketing.campaigns", "PT10S", "a quick look")
     granted = asyncio.run(wait_for_access(bootstrap, request_id, "granted"))
     print(access_line(granted))
     query = f"SELECT * FROM {view}"
@@ -345,21 +332,24 @@ def short_grant_scene(bootstrap: str, endpoint: SnowlocalEndpoint) -> None:
     print(f"   DEMO_SALES_ANALYST: {query} -> {read_as(endpoint, ANALYST, sales.consumer_role, query)}")
 
 
-def pii_request_scene(bootstrap: str) -> None:
+def pii_request_scene(bootstrap: str, env: dict[str, str]) -> None:
     say("marketing asks for sales.orders (pii: the policy leaves it to the owner, sales)")
-    request_id = ask_for(bootstrap, "marketing", "sales.orders", timedelta(days=30), "campaign attribution")
+    request_id = ask_for(env, "marketing", "sales.orders", "P30D", "campaign attribution")
     print(access_line(asyncio.run(wait_for_access(bootstrap, request_id, "pending"))))
     say("sales approves, for 7 of the 30 days asked (access.decided on mesh.sales.access)")
-    decided = AccessDecided(
-        request_id=request_id,
-        domain="sales",
-        product="orders",
-        major=1,
-        decision="approve",
-        reason="attribution is an agreed use",
-        duration=timedelta(days=7),
+    out = meshctl(
+        "access",
+        "decide",
+        "sales.orders",
+        request_id,
+        "--approve",
+        "--reason",
+        "attribution is an agreed use",
+        "--duration",
+        "P7D",
+        env=env,
     )
-    asyncio.run(publish_access(bootstrap, "sales", decided))
+    print(f"   meshctl access decide sales.orders {request_id} --approve --duration P7D: {out.strip()}")
     print(access_line(asyncio.run(wait_for_access(bootstrap, request_id, "granted"))))
 
 
@@ -436,9 +426,9 @@ def main() -> None:
 
             with snowflake.connector.connect(**endpoint.connect_kwargs()) as admin:
                 show_objects(admin)
-            pii_request_scene(bootstrap)
+            pii_request_scene(bootstrap, env)
             show_masking(endpoint)
-            short_grant_scene(bootstrap, endpoint)
+            short_grant_scene(bootstrap, endpoint, env)
             say("the provisioner's metrics (/metrics, excerpt)")
             print("\n".join("   " + line for line in metrics_excerpt(http_port)))
             say("sharing's metrics (/metrics, excerpt)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,15 @@ from typer.testing import CliRunner
 
 from meshplane.common.events import (
     AUDIT_TOPIC,
+    AccessDecided,
+    AccessRequested,
     AuditEventRejected,
     AuditProductProvisioned,
     Envelope,
     EventData,
     ExecutedStatement,
     InputRef,
+    InternalConsumer,
     KafkaRecord,
     ProductCreated,
     ProductRetired,
@@ -327,3 +331,95 @@ def test_publish_takes_several_files_checks_them_all_first_and_starts_a_trace(
         record = asyncio.run(read_one(kafka_bootstrap_servers, topic, partition, offset))
         traceparent = (record.header("traceparent") or b"").decode()
         assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}", traceparent), traceparent
+
+
+def test_access_request_decide_and_revoke_go_to_the_right_domains_topics(
+    kafka_bootstrap_servers: str,
+) -> None:
+    owner, consumer = f"t{run_id()}", f"t{run_id()}"
+    server = ["--bootstrap-servers", kafka_bootstrap_servers]
+    asked = runner.invoke(
+        app,
+        [
+            "access",
+            "request",
+            f"{owner}.orders",
+            "--as",
+            consumer,
+            "--duration",
+            "P30D",
+            "--purpose",
+            "attribution",
+            *server,
+        ],
+    )
+    assert asked.exit_code == 0, asked.output
+    published_line, request_line = asked.stdout.strip().splitlines()
+    request_id = request_line.removeprefix("request_id=")
+    topic, partition, offset, _ = published(published_line)
+    assert topic == domain_topic(consumer, "access")  # the asking domain's own topic
+    request = decode(asyncio.run(read_one(kafka_bootstrap_servers, topic, partition, offset))).data
+    assert isinstance(request, AccessRequested)
+    assert (request.request_id, request.product_id, request.duration) == (
+        request_id,
+        f"{owner}.orders",
+        timedelta(days=30),
+    )
+    assert request.consumer == InternalConsumer(domain=consumer)
+
+    decided = runner.invoke(
+        app,
+        [
+            "access",
+            "decide",
+            f"{owner}.orders",
+            request_id,
+            "--approve",
+            "--reason",
+            "ok",
+            "--duration",
+            "P7D",
+            *server,
+        ],
+    )
+    assert decided.exit_code == 0, decided.output
+    topic, partition, offset, _ = published(decided.stdout)
+    assert topic == domain_topic(owner, "access")  # the owner's topic: its identity
+    decision = decode(asyncio.run(read_one(kafka_bootstrap_servers, topic, partition, offset))).data
+    assert isinstance(decision, AccessDecided)
+    assert (decision.decision, decision.duration) == ("approve", timedelta(days=7))
+
+    revoked = runner.invoke(
+        app, ["access", "revoke", f"{owner}.orders", "--as", owner, "--consumer", consumer, *server]
+    )
+    assert revoked.exit_code == 0, revoked.output
+    topic, *_ = published(revoked.stdout)
+    assert topic == domain_topic(owner, "access")
+
+
+def test_access_commands_refuse_bad_input_in_one_line_before_publishing() -> None:
+    unreachable = ["--bootstrap-servers", "127.0.0.1:1"]
+    for args, expected in (
+        (["request", "orders", "--as", "mkt", "--duration", "P1D", "--purpose", "x"], "not a product id"),
+        (["request", "sales.orders", "--as", "mkt", "--duration", "30 days", "--purpose", "x"], "ISO 8601"),
+        (
+            [
+                "request",
+                "sales.orders",
+                "--as",
+                "mkt",
+                "--duration",
+                "P1D",
+                "--purpose",
+                "x",
+                "--account",
+                "A; DROP",
+            ],
+            "not a valid consumer",
+        ),
+        (["revoke", "sales.orders", "--as", "sales"], "--consumer DOMAIN or --account"),
+    ):
+        result = runner.invoke(app, ["access", *args, *unreachable])
+        assert result.exit_code == 1, (args, result.output)
+        assert expected in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1

@@ -30,7 +30,7 @@ from meshplane.common.events import (
     encode,
 )
 from meshplane.common.telemetry import configure_tracing, get_tracer, inject_headers
-from meshplane.meshctl import SOURCE, __version__, docs
+from meshplane.meshctl import SOURCE, __version__, access, docs
 from meshplane.meshctl.catalog import describe_entry, load_catalog, one_line, require
 from meshplane.meshctl.contracts import describe, load_contract, one_line_validation_error
 from meshplane.meshctl.doctor import diagnose
@@ -64,6 +64,12 @@ catalog_app = typer.Typer(
     help="The products the mesh knows (mesh.catalog).", no_args_is_help=True, rich_markup_mode=None
 )
 app.add_typer(catalog_app, name="catalog")
+access_app = typer.Typer(
+    help="Ask for access to a product, decide as its owner, end a grant (mesh.<domain>.access).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(access_app, name="access")
 
 _DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 
@@ -274,6 +280,96 @@ def catalog_search(
             _fail(f"no product matches {text!r}")
         for entry in found:
             typer.echo(one_line(entry))
+
+
+Major = Annotated[int, typer.Option("--major", help="The product's major version.")]
+
+
+@access_app.command("request")
+def access_request(
+    product: ProductId,
+    as_domain: Annotated[
+        str, typer.Option("--as", help="The domain asking (publishes on mesh.<it>.access).")
+    ],
+    duration: Annotated[str, typer.Option("--duration", help="How long, ISO 8601 (e.g. P30D).")],
+    purpose: Annotated[str, typer.Option("--purpose", help="Why, for the owner and the audit trail.")],
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="For an outside Snowflake account ORG.ACCOUNT it sponsors."),
+    ] = None,
+    major: Major = 1,
+    request_id: Annotated[str | None, typer.Option("--request-id", help="Default: a new UUID.")] = None,
+    bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP,
+    source: Source = SOURCE,
+) -> None:
+    """Ask for read access to PRODUCT, for the asking domain or an outside account; prints the request id."""
+    with _one_line_errors():
+        event, domain = access.request(
+            product,
+            as_domain=as_domain,
+            account=account,
+            major=major,
+            duration=duration,
+            purpose=purpose,
+            request_id=request_id,
+        )
+        _publish(
+            event, topic=domain_topic(domain, "access"), source=source, bootstrap_servers=bootstrap_servers
+        )
+        typer.echo(f"request_id={event.request_id}")
+
+
+@access_app.command("decide")
+def access_decide(
+    product: ProductId,
+    request_id: Annotated[str, typer.Argument(help="The pending request's id.")],
+    approve: Annotated[bool, typer.Option("--approve/--deny", help="Approve or deny the request.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the audit trail.")],
+    duration: Annotated[
+        str | None, typer.Option("--duration", help="Approve for less than asked, ISO 8601.")
+    ] = None,
+    major: Major = 1,
+    bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP,
+    source: Source = SOURCE,
+) -> None:
+    """As PRODUCT's owner, approve or deny a pending request (published on the owner's topic)."""
+    with _one_line_errors():
+        event, domain = access.decision(
+            product, request_id, approve=approve, reason=reason, major=major, duration=duration
+        )
+        _publish(
+            event, topic=domain_topic(domain, "access"), source=source, bootstrap_servers=bootstrap_servers
+        )
+
+
+@access_app.command("revoke")
+def access_revoke(
+    product: ProductId,
+    as_domain: Annotated[str, typer.Option("--as", help="The domain asking: the owner or the consumer.")],
+    consumer: Annotated[str | None, typer.Option("--consumer", help="The consumer domain.")] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Or the outside account ORG.ACCOUNT.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why, for the audit trail.")] = None,
+    major: Major = 1,
+    request_id: Annotated[str | None, typer.Option("--request-id", help="Default: a new UUID.")] = None,
+    bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP,
+    source: Source = SOURCE,
+) -> None:
+    """End a consumer's access to PRODUCT now."""
+    with _one_line_errors():
+        event, domain = access.revocation(
+            product,
+            as_domain=as_domain,
+            consumer_domain=consumer,
+            account=account,
+            major=major,
+            reason=reason,
+            request_id=request_id,
+        )
+        _publish(
+            event, topic=domain_topic(domain, "access"), source=source, bootstrap_servers=bootstrap_servers
+        )
 
 
 @app.command()
