@@ -6,7 +6,7 @@ import uuid
 
 from typer.testing import CliRunner
 
-from meshplane.devstack.bootstrap import as_environment, bootstrap_provisioner
+from meshplane.devstack.bootstrap import as_environment, bootstrap_provisioner, bootstrap_sharing
 from meshplane.devstack.endpoints import SnowlocalEndpoint
 from meshplane.devstack.snowlocal import running_snowlocal
 from meshplane.meshctl.cli import app
@@ -27,6 +27,18 @@ def test_the_bootstrapped_provisioner_identity_passes_every_check(
     privileges = "CREATE DATABASE, CREATE WAREHOUSE, CREATE ROLE, APPLY MASKING POLICY"
     assert f"ok    MESHPLANE_PROVISIONER holds {privileges} on the account" in lines
     assert "ok    MESHPLANE_PROVISIONER rolls up to SYSADMIN" in lines
+    assert "ok    MESHPLANE_PROVISIONER holds the role MESHPLANE_READER_ROLES" in lines
+    assert not [line for line in lines if not line.startswith("ok")]
+
+
+def test_the_bootstrapped_sharing_identity_passes_every_check(snowlocal_endpoint: SnowlocalEndpoint) -> None:
+    env = as_environment(bootstrap_sharing(snowlocal_endpoint))
+    result = runner.invoke(app, ["doctor", "--service", "sharing"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "ok    logged in as MESHPLANE_SHARING_SVC with role MESHPLANE_SHARING"
+    assert "ok    MESHPLANE_SHARING holds CREATE SHARE, MANAGE SHARE TARGET on the account" in lines
+    assert "ok    MESHPLANE_SHARING holds the role MESHPLANE_READER_ROLES" in lines
     assert not [line for line in lines if not line.startswith("ok")]
 
 
@@ -63,8 +75,12 @@ def test_a_role_missing_privileges_is_told_which(snowlocal_endpoint: SnowlocalEn
         f"FAIL  {role} lacks CREATE WAREHOUSE, CREATE ROLE, APPLY MASKING POLICY on the account"
         in result.stdout
     )
+    assert (
+        f"FAIL  {role} is not granted MESHPLANE_READER_ROLES (deploy/snowflake/bootstrap.sql grants it)"
+        in (result.stdout)
+    )
     assert f"warn  {role} is not granted to SYSADMIN" in result.stdout
-    assert "1 check(s) failed" in result.stderr
+    assert "2 check(s) failed" in result.stderr
 
 
 def test_a_standard_edition_account_fails_the_edition_check() -> None:

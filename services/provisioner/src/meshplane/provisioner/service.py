@@ -8,6 +8,7 @@ from meshplane.common.events import (
     AuditProductRetired,
 )
 from meshplane.common.kit import ServiceParts, ServiceSpec, Subscription
+from meshplane.common.layout import READER_ROLES_OWNER
 from meshplane.provisioner import SERVICE_NAME, SERVICE_VERSION
 from meshplane.provisioner.handlers import handlers, provisioning_failed
 from meshplane.provisioner.provisioning import Provisioning
@@ -40,5 +41,6 @@ SERVICE = ServiceSpec(
     catalog="write",
     # deploy/snowflake/bootstrap.sql grants these; nothing more.
     account_privileges=("CREATE DATABASE", "CREATE WAREHOUSE", "CREATE ROLE", "APPLY MASKING POLICY"),
+    held_roles=(READER_ROLES_OWNER,),
     needs_enterprise=True,
 )

@@ -13,6 +13,7 @@ from meshplane.common.events import (
     AuditDriftRepaired,
 )
 from meshplane.common.kit import Background, ServiceParts, ServiceSpec, Subscription
+from meshplane.common.layout import READER_ROLES_OWNER
 from meshplane.common.policy import PolicyClient
 from meshplane.sharing import SERVICE_NAME, SERVICE_VERSION
 from meshplane.sharing.handlers import access_failed, handlers
@@ -92,4 +93,5 @@ SERVICE = ServiceSpec(
     catalog="read",
     # deploy/snowflake/bootstrap-sharing.sql grants these (and the role owning the reader roles).
     account_privileges=("CREATE SHARE", "MANAGE SHARE TARGET"),
+    held_roles=(READER_ROLES_OWNER,),
 )

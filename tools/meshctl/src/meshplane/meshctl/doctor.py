@@ -104,7 +104,7 @@ def _diagnose(
             Finding(
                 "FAIL",
                 f"{settings.role} lacks {', '.join(missing)} on the account "
-                f"(deploy/snowflake/bootstrap.sql grants them)",
+                f"({spec.bootstrap_script} grants them)",
             )
         )
     elif spec.account_privileges:
@@ -113,6 +113,16 @@ def _diagnose(
         )
     extra = sorted(on_account & _TOO_POWERFUL_PRIVILEGES)
     held_roles = {_text(g, "name") for g in grants if _text(g, "granted_on") == "ROLE"}
+    lacking = [role for role in spec.held_roles if role not in held_roles]
+    if lacking:
+        findings.append(
+            Finding(
+                "FAIL",
+                f"{settings.role} is not granted {', '.join(lacking)} ({spec.bootstrap_script} grants it)",
+            )
+        )
+    elif spec.held_roles:
+        findings.append(Finding("ok", f"{settings.role} holds the role {', '.join(spec.held_roles)}"))
     powerful = sorted(held_roles & _TOO_POWERFUL_ROLES)
     if extra or powerful or settings.role in _TOO_POWERFUL_ROLES:
         findings.append(

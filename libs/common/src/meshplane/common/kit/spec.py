@@ -126,6 +126,8 @@ class ServiceSpec(Generic[_S, _D]):
     #: What the service's role must hold on the account (``meshctl doctor`` checks it), as the
     #: bootstrap of its identity grants it.
     account_privileges: tuple[str, ...] = ()
+    #: Roles the bootstrap grants to the service's role (``meshctl doctor`` checks them).
+    held_roles: tuple[str, ...] = ()
     #: Whether it needs Enterprise Edition (masking policies).
     needs_enterprise: bool = False
 
@@ -149,6 +151,12 @@ class ServiceSpec(Generic[_S, _D]):
     def role(self) -> str:
         """The service's Snowflake role as the bootstrap creates it: ``MESHPLANE_<NAME>``."""
         return f"MESHPLANE_{self.name.upper()}"
+
+    @property
+    def bootstrap_script(self) -> str:
+        """The script that creates its identity, relative to the repository."""
+        name = "bootstrap.sql" if self.name == "provisioner" else f"bootstrap-{self.name}.sql"
+        return f"deploy/snowflake/{name}"
 
     @property
     def accepted_types(self) -> frozenset[str]:
