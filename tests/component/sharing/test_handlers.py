@@ -17,10 +17,12 @@ from meshplane.common.events import (
     AccessRevokeRequested,
     AuditAccessDenied,
     AuditAccessExpired,
+    AuditAccessFailed,
     AuditAccessGranted,
     AuditAccessPending,
     AuditAccessRevoked,
     EventData,
+    ExternalConsumer,
     InputRef,
     InternalConsumer,
     ServiceRef,
@@ -30,8 +32,14 @@ from meshplane.common.events import (
 from meshplane.common.kit import Handler
 from meshplane.common.messaging import Emitter, EventContext, Outcome, RecordingSink
 from meshplane.common.policy import PolicyDecision
+from meshplane.common.snowflake.errors import PermanentSnowflakeError
 from meshplane.common.telemetry import ServiceMetrics
-from meshplane.sharing.handlers import access_decided, access_requested, access_revoke_requested
+from meshplane.sharing.handlers import (
+    MAX_PENDING_PER_REQUESTER,
+    access_decided,
+    access_requested,
+    access_revoke_requested,
+)
 from meshplane.sharing.ledger import GrantKey
 from meshplane.sharing.ledger_topic import MemoryLedger
 from meshplane.sharing.sharing import Sharing
@@ -246,3 +254,88 @@ async def test_a_retired_version_ends_its_grants_without_a_statement_the_role_we
     (audit,) = [decode(r).data for r in sink.on("mesh.audit")]
     assert isinstance(audit, AuditAccessRevoked)
     assert "retired" in audit.reason
+
+
+async def test_a_revocation_snowflake_refuses_is_audited_and_does_not_hold_up_the_next_expiry() -> None:
+    svc, gateway, sink = sharing(ScriptedPolicy(APPROVE, APPROVE))
+    await one(access_requested, request(duration=timedelta(hours=1)), svc, context())
+    finance = request(request_id="req-2", requester="finance", consumer=InternalConsumer(domain="finance"))
+    await one(
+        access_requested, finance.model_copy(update={"duration": timedelta(hours=2)}), svc, context("in-2")
+    )
+    svc.clock = Clock(ASKED_AT + timedelta(days=1))
+    # The first revocation fails for good (the consumer role was dropped by hand, say).
+    gateway.failures = [
+        PermanentSnowflakeError("Role 'MARKETING_CONSUMER' does not exist or not authorized.")
+    ]
+
+    assert await svc.sweep(frozenset({0})) == 1
+
+    audits = [decode(r).data for r in sink.on("mesh.audit")]
+    assert [type(a).__name__ for a in audits] == ["AuditAccessFailed", "AuditAccessExpired"]
+    assert isinstance(audits[0], AuditAccessFailed)
+    assert "an operator must check it" in audits[0].reason
+    assert len(svc.ledger.state.grants) == 0  # neither is retried for ever
+
+
+async def test_the_sweep_does_not_end_a_grant_extended_since_it_was_found() -> None:
+    svc, gateway, sink = sharing(ScriptedPolicy(APPROVE, APPROVE))
+    await one(access_requested, request(duration=timedelta(hours=1)), svc, context())
+    entry = svc.entry("sales.orders")
+    assert entry is not None
+    (found,) = entry.grants
+    later = request(request_id="req-2", duration=timedelta(days=1))
+    await one(access_requested, later, svc, context("in-2", at=ASKED_AT + timedelta(minutes=59)))
+
+    assert await svc._end("sales.orders", found, "expired") == 0
+
+    assert gateway.statements == [GRANT_SQL, GRANT_SQL]  # no REVOKE
+    assert sink.on("mesh.audit") == []
+    assert svc.ledger.state.grants.held(KEY) is not None
+
+
+async def test_revoking_an_outside_account_on_a_retired_version_still_removes_it_from_the_share() -> None:
+    svc, gateway, _ = sharing(
+        ScriptedPolicy({"outcome": "approve", "reason": "ok", "duration_seconds": 3600})
+    )
+    partner = ExternalConsumer(account="PARTNER_ORG.ACME")
+    await one(access_requested, request(consumer=partner), svc, context())
+    svc.catalog = StaticCatalog(entries.retired(catalog_entry("sales-orders"), 1, changed_by="in-2"))
+    revoke = AccessRevokeRequested(
+        request_id="rev-1", domain="sales", product="orders", major=1, requested_by="sales", consumer=partner
+    )
+
+    await one(access_revoke_requested, revoke, svc, context("r-1"))
+
+    assert (
+        gateway.statements[-1]
+        == 'ALTER SHARE IF EXISTS "SALES__ORDERS_V1_SHARE" REMOVE ACCOUNTS = PARTNER_ORG.ACME;'
+    )
+
+
+async def test_a_request_id_already_used_by_another_domain_is_refused() -> None:
+    svc, _, _ = sharing(ScriptedPolicy(PENDING, PENDING))
+    await one(access_requested, request(), svc, context())
+    hijack = request(requester="finance", consumer=InternalConsumer(domain="finance"))
+
+    with pytest.raises(PermanentError, match="already used by another request"):
+        await one(access_requested, hijack, svc, context("in-2"))
+    entry = svc.entry("sales.orders")
+    assert entry is not None
+    assert [(p.request_id, p.requester) for p in entry.pending] == [("req-1", "marketing")]
+
+
+async def test_a_flood_of_pending_requests_from_one_domain_is_cut_off() -> None:
+    svc, _, _ = sharing(ScriptedPolicy(*[PENDING] * (MAX_PENDING_PER_REQUESTER + 1)))
+    for n in range(MAX_PENDING_PER_REQUESTER):
+        await one(access_requested, request(request_id=f"req-{n}"), svc, context(f"in-{n}"))
+    with pytest.raises(PermanentError, match="too many requests wait"):
+        await one(access_requested, request(request_id="one-more"), svc, context("in-x"))
+
+
+async def test_a_grant_is_never_counted_from_a_time_ahead_of_the_mesh() -> None:
+    svc, _, _ = sharing(ScriptedPolicy(APPROVE))
+    now = ASKED_AT + timedelta(seconds=1)  # the fakes' clock
+    outcome = await one(access_requested, request(), svc, context(at=now + timedelta(minutes=55)))
+    assert isinstance(outcome.data, AuditAccessGranted)
+    assert outcome.data.expires_at == now + timedelta(days=7)

@@ -236,7 +236,7 @@ class CompactedTopicReader:
             batches = await consumer.getmany(timeout_ms=_FOLLOW_POLL_MS, max_records=10_000)
             for records in batches.values():
                 for record in records:
-                    self._apply(KafkaRecord.consumed(record))
+                    self._apply_safely(KafkaRecord.consumed(record))
                 read += sum(len(records) for records in batches.values())
         return read
 
@@ -253,8 +253,17 @@ class CompactedTopicReader:
             batches = await consumer.getmany(timeout_ms=_FOLLOW_POLL_MS, max_records=10_000)
             for records in batches.values():
                 for record in records:
-                    self._apply(KafkaRecord.consumed(record))
+                    self._apply_safely(KafkaRecord.consumed(record))
             self._progress.set()
+
+    def _apply_safely(self, record: KafkaRecord) -> None:
+        # One record the subclass cannot apply is skipped (and counted), never the end of the
+        # follower: every caught_up() after it would time out, and the service stop consuming.
+        try:
+            self._apply(record)
+        except Exception:
+            self.skipped += 1
+            log.exception("skipped a record at %s/%d/%d", record.topic, record.partition, record.offset)
 
     def _apply(self, record: KafkaRecord) -> None:
         """What one record (a tombstone too: :func:`tombstone_key`) does to the subclass's state."""

@@ -59,10 +59,55 @@ handlers: Handlers[Sharing] = Handlers()
 @handlers.on(AccessRequested)
 async def access_requested(event: AccessRequested, svc: Sharing, context: EventContext) -> Outcome:
     """The policy decides: approve → granted now; pending → waits for the owner; deny → denied."""
+    async with svc.product_lock(event.product_id):
+        return await _requested(event, svc, context)
+
+
+@handlers.on(AccessDecided)
+async def access_decided(event: AccessDecided, svc: Sharing, context: EventContext) -> Outcome:
+    """The owner's decision on a pending request (the topic proved it is the owner's).
+
+    A decision delivered again finds its request among the decided ones and is answered the same
+    way: denied again, or granted again (the same plan, the same end).
+    """
+    async with svc.product_lock(event.product_id):
+        return await _decided(event, svc, context)
+
+
+@handlers.on(AccessRevokeRequested)
+async def access_revoke_requested(
+    event: AccessRevokeRequested, svc: Sharing, context: EventContext
+) -> Outcome:
+    """The owner or the consumer ends a grant now."""
+    async with svc.product_lock(event.product_id):
+        return await _revoke_requested(event, svc, context)
+
+
+#: At most this many requests wait on one product, and this many from one domain: a flood of
+#: requests is refused before it makes the product's record too large to write.
+MAX_PENDING_PER_PRODUCT = 200
+MAX_PENDING_PER_REQUESTER = 20
+
+
+async def _requested(event: AccessRequested, svc: Sharing, context: EventContext) -> Outcome:
+    entry = svc.entry(event.product_id)
+    earlier = pending_request(entry, event.request_id) or decided_request(entry, event.request_id)
+    if earlier is not None and (earlier.requester, earlier.consumer, earlier.major) != (
+        event.requester,
+        event.consumer,
+        event.major,
+    ):
+        raise PermanentError(
+            f"request id {event.request_id} is already used by another request on {event.product_id}: "
+            "a new request needs a new id"
+        )
     decision = await svc.decide(event)
     common = _common(event, event.consumer, context, decision)
     if decision.outcome == "deny":
         return Outcome.done("denied", AuditAccessDenied(**common))
+    if decision.outcome == "pending" and decided_request(entry, event.request_id) is not None:
+        # Taken again after its owner decided (a redelivery): the same answer, and the decision stands.
+        return Outcome.done("pending", AuditAccessPending(**common))
     if decision.outcome == "pending":
         pending = PendingRequest(
             request_id=event.request_id,
@@ -74,7 +119,15 @@ async def access_requested(event: AccessRequested, svc: Sharing, context: EventC
             decision=decision,
             input=context.input,
         )
-        entry = with_pending(svc.entry(event.product_id), event.product_id, pending, changed_by=_by(context))
+        waiting = entry.pending if entry else ()
+        if len(waiting) >= MAX_PENDING_PER_PRODUCT or (
+            sum(1 for p in waiting if p.requester == event.requester) >= MAX_PENDING_PER_REQUESTER
+        ):
+            raise PermanentError(
+                f"too many requests wait for a decision on {event.product_id} (at most "
+                f"{MAX_PENDING_PER_REQUESTER} per domain, {MAX_PENDING_PER_PRODUCT} in all): ask its owner"
+            )
+        entry = with_pending(entry, event.product_id, pending, changed_by=_by(context))
         return Outcome.done("pending", AuditAccessPending(**common), also=[svc.recorded(entry)])
     allowed = timedelta(seconds=decision.duration_seconds) if decision.duration_seconds else event.duration
     return await _grant(
@@ -82,13 +135,7 @@ async def access_requested(event: AccessRequested, svc: Sharing, context: EventC
     )
 
 
-@handlers.on(AccessDecided)
-async def access_decided(event: AccessDecided, svc: Sharing, context: EventContext) -> Outcome:
-    """The owner's decision on a pending request (the topic proved it is the owner's).
-
-    A decision delivered again finds its request among the decided ones and is answered the same
-    way: denied again, or granted again (the same plan, the same end).
-    """
+async def _decided(event: AccessDecided, svc: Sharing, context: EventContext) -> Outcome:
     entry = svc.entry(event.product_id)
     request = pending_request(entry, event.request_id) or decided_request(entry, event.request_id)
     if request is None or request.major != event.major:
@@ -114,11 +161,7 @@ async def access_decided(event: AccessDecided, svc: Sharing, context: EventConte
     return await _grant(event, request.consumer, request.requester, duration, decision, svc, context, decided)
 
 
-@handlers.on(AccessRevokeRequested)
-async def access_revoke_requested(
-    event: AccessRevokeRequested, svc: Sharing, context: EventContext
-) -> Outcome:
-    """The owner or the consumer ends a grant now."""
+async def _revoke_requested(event: AccessRevokeRequested, svc: Sharing, context: EventContext) -> Outcome:
     key = GrantKey(event.product_id, event.major, consumer_name(event.consumer))
     entry = svc.entry(event.product_id)
     held = held_grant(entry, event.product_id, key)
@@ -131,7 +174,9 @@ async def access_revoke_requested(
             "owner or the consumer may"
         )
     statements: tuple[ExecutedStatement, ...] = ()
-    if held is not None and not is_retired(svc.catalog.catalog.get(event.product_id), event.major):
+    retired = is_retired(svc.catalog.catalog.get(event.product_id), event.major)
+    # A retired version's reader role is gone (and its grants with it); its share is kept.
+    if held is not None and (isinstance(event.consumer, ExternalConsumer) or not retired):
         layout = product_layout(event.domain, event.product, event.major)
         statements = ExecutedStatement.of_result(
             await svc.run(plan_revoke(layout, event.consumer), context.query_tag)
@@ -160,9 +205,13 @@ async def _grant(
 
     ``decided``: the pending request this grant decides, remembered as decided.
     """
-    started = context.time or svc.clock()
-    expires_at = (started if started.tzinfo else started.replace(tzinfo=UTC)) + duration
-    if expires_at <= svc.clock():
+    now = svc.clock()
+    started = context.time or now
+    started = started if started.tzinfo else started.replace(tzinfo=UTC)
+    # Counted from the event's own time (a replay computes the same end), never from a time ahead of
+    # the mesh's clock (a publisher may not stretch a grant past what the policy allowed).
+    expires_at = min(started, now) + duration
+    if expires_at <= now:
         raise PermanentError(
             f"the access asked for would have ended at {expires_at.isoformat()}, before it could be granted"
         )
@@ -172,6 +221,10 @@ async def _grant(
     )
     ports = tuple(port.name for port in version.ports) if version is not None else ()
     layout = product_layout(event.domain, event.product, event.major)
+    if isinstance(consumer, ExternalConsumer) and not ports:
+        raise PermanentError(
+            f"{event.product_id} v{event.major} has no output port an outside account could read"
+        )
     plan = plan_grant(layout, ports, consumer)
     result = await svc.run(plan, context.query_tag)
     grant = LedgerGrant(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -100,13 +101,17 @@ class GrantLedger:
         self._compact_if_stale()
         return grant
 
-    def due(self, now: datetime, limit: int | None = None) -> list[HeldGrant]:
-        """Up to ``limit`` held grants whose end is at or before ``now``, earliest first.
+    def due(
+        self, now: datetime, limit: int | None = None, keep: Callable[[GrantKey], bool] | None = None
+    ) -> list[HeldGrant]:
+        """Up to ``limit`` held grants whose end is at or before ``now``, earliest first; with ``keep``,
+        only those it keeps (a replica's own products), others not counted against the limit.
 
         They stay held until :meth:`revoke`: the revocation in Snowflake comes first, and a sweep
         that fails half-way finds the rest again.
         """
         found: list[HeldGrant] = []
+        passed: list[HeldGrant] = []
         seen: set[GrantKey] = set()
         while self._ends and self._ends[0][0] <= now and (limit is None or len(found) < limit):
             end, key = heapq.heappop(self._ends)
@@ -114,9 +119,9 @@ class GrantLedger:
             # A grant revoked and granted again to the same end has two entries: take it once.
             if current is not None and current.expires_at == end and key not in seen:
                 seen.add(key)
-                found.append(current)
+                (found if keep is None or keep(key) else passed).append(current)
             # else: stale (the grant was extended or revoked since); dropped here for good
-        for grant in found:
+        for grant in (*found, *passed):
             heapq.heappush(self._ends, (grant.expires_at, grant.key))
         return found
 

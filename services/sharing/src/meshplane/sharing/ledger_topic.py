@@ -47,12 +47,16 @@ class LedgerReader(CompactedTopicReader):
         super().__init__(kafka, client_id=client_id, topic=topic)
         self.topic = topic
         self.state = LedgerState()
+        #: This replica's latest write per product, until the topic returns it: older records of the
+        #: product read meanwhile (its own earlier writes among them) would set the state back.
+        self._unread: dict[str, SharingLedgerEntry] = {}
 
     async def start(self) -> None:
         await ensure_compacted_topic(self._kafka, self.topic)
         await super().start()
 
     def remember(self, entry: SharingLedgerEntry) -> None:
+        self._unread[entry.product_id] = entry
         self.state.put(entry)
 
     def _apply(self, record: KafkaRecord) -> None:
@@ -64,6 +68,11 @@ class LedgerReader(CompactedTopicReader):
         if envelope is None:
             return
         assert isinstance(envelope.data, SharingLedgerEntry)
+        product_id = envelope.data.product_id
+        waiting = self._unread.get(product_id)
+        if waiting is not None and envelope.data != waiting:
+            return  # older than this replica's own latest write, which is still on its way
+        self._unread.pop(product_id, None)
         where = InputRef(
             id=envelope.id,
             type=envelope.type,

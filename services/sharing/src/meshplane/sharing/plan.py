@@ -29,7 +29,7 @@ from typing import Any
 from meshplane.common.events.access import Consumer, ExternalConsumer
 from meshplane.common.events.access_audit import GrantDrift
 from meshplane.common.layout import ProductLayout, domain_layout
-from meshplane.common.snowflake.identifiers import quote_identifier
+from meshplane.common.snowflake.identifiers import is_safe_identifier, quote_identifier
 from meshplane.common.snowflake.intents import (
     GrantRole,
     Intent,
@@ -122,13 +122,20 @@ class DriftRepair:
     plan: Plan
 
 
+def _repairable(kind: str, name: str) -> bool:
+    """A holder the mesh can name in a statement as SHOW gave it: a role or user whose name follows the
+    naming rule in its canonical (upper-case) form. Others (``jane.doe@corp.com``, a quoted
+    mixed-case role, an application) are reported, never touched."""
+    return kind in ("ROLE", "USER") and is_safe_identifier(name) and name == name.upper()
+
+
 def plan_drift(
     product: ProductLayout, held_by_domains: Iterable[str], holders: Iterable[Mapping[str, Any]]
 ) -> DriftRepair:
     """Compare the reader role's holders (``SHOW GRANTS OF ROLE`` rows) with the consumer roles of the
     domains the mesh granted it to: a holder nobody granted is revoked, a grant someone removed is
     restored. Restoring comes first, and no grant that should exist is touched, so no reader loses
-    access for a moment."""
+    access for a moment. A holder whose name the mesh cannot state exactly is reported, not revoked."""
     expected = {("ROLE", domain_layout(domain).consumer_role) for domain in held_by_domains}
     actual = {(str(row["granted_to"]).upper(), str(row["grantee_name"])) for row in holders}
     reader = product.reader_role
@@ -142,6 +149,10 @@ def plan_drift(
         for grantee_kind, name in found
     )
     intents: list[Intent] = [GrantRole(reader, name) for _kind, name in restored]
-    intents += [RevokeRole(reader, name, "USER" if kind == "USER" else "ROLE") for kind, name in added]
+    intents += [
+        RevokeRole(reader, name, "USER" if kind == "USER" else "ROLE")
+        for kind, name in added
+        if _repairable(kind, name)
+    ]
     label = f"{product.domain.domain}.{product.product} v{product.major}"
     return DriftRepair(drift, Plan.of_intents(f"repair drift on {label}'s reader role", intents))

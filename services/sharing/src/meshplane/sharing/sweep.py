@@ -9,7 +9,10 @@ products to another within the session timeout, and the new owner sweeps at once
 
 The consumer reads nothing: its partitions are paused as soon as they are assigned (the ledger's
 content comes from :class:`~meshplane.sharing.ledger_topic.LedgerReader`, which reads every
-partition); it polls only to stay in the group.
+partition); it polls only to stay in the group, and keeps polling while a sweep runs (a sweep is a
+task of its own), so a long sweep never costs the membership. When partitions are taken away the
+sweep in flight is cancelled before the rebalance completes (aiokafka awaits the listener), so two
+replicas never sweep the same product; what it left half-done, the new owner finds again.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka
         self._sweeper = sweeper
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        return None
+        await self._sweeper.revoked()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         self._sweeper.assigned(assigned)
@@ -67,10 +70,23 @@ class Sweeper:
         self._sweep = sweep
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self._sweeping: asyncio.Task[None] | None = None
         self._now = asyncio.Event()
         #: The ledger partitions this replica sweeps.
         self.partitions: frozenset[int] = frozenset()
         self.sweeps = 0
+
+    async def revoked(self) -> None:
+        """Partitions are being taken away: stop sweeping them before anyone else starts."""
+        self.partitions = frozenset()
+        await self._stop_sweeping()
+
+    async def _stop_sweeping(self) -> None:
+        sweeping, self._sweeping = self._sweeping, None
+        if sweeping is not None and not sweeping.done():
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
 
     def assigned(self, partitions: list[TopicPartition]) -> None:
         self.partitions = frozenset(tp.partition for tp in partitions)
@@ -93,6 +109,7 @@ class Sweeper:
         self._task = asyncio.create_task(self._run(), name=f"sweep {self._topic}")
 
     async def stop(self) -> None:
+        await self._stop_sweeping()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -113,19 +130,32 @@ class Sweeper:
         assert consumer is not None
         last = time.monotonic()
         while True:
-            await consumer.getmany(timeout_ms=_POLL_MS)  # keeps the membership; partitions are paused
-            if self._now.is_set() or time.monotonic() - last >= self._interval:
+            try:
+                await consumer.getmany(timeout_ms=_POLL_MS)  # keeps the membership; partitions are paused
+            except Exception:
+                # Kafka unreachable for a moment: the group's session decides whether we stay a member.
+                log.exception("the sweep's consumer failed to poll; trying again")
+                await asyncio.sleep(1.0)
+                continue
+            idle = self._sweeping is None or self._sweeping.done()
+            if idle and (self._now.is_set() or time.monotonic() - last >= self._interval):
                 self._now.clear()
                 last = time.monotonic()
-                if not self.partitions:
-                    continue
-                try:
+                if self.partitions:
                     count = consumer.partitions_for_topic(self._topic)
-                    ended = await self._sweep(self.partitions, len(count) if count else None)
-                except Exception:
-                    # The next sweep finds the same grants again; nothing is lost by waiting.
-                    log.exception("a sweep of ledger partitions %s failed", sorted(self.partitions))
-                    continue
-                self.sweeps += 1
-                if ended:
-                    log.info("swept %d grants from ledger partitions %s", ended, sorted(self.partitions))
+                    self._sweeping = asyncio.create_task(
+                        self._sweep_once(self.partitions, len(count) if count else None), name="sweep"
+                    )
+
+    async def _sweep_once(self, partitions: frozenset[int], partition_count: int | None) -> None:
+        try:
+            ended = await self._sweep(partitions, partition_count)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The next sweep finds the same grants again; nothing is lost by waiting.
+            log.exception("a sweep of ledger partitions %s failed", sorted(partitions))
+            return
+        self.sweeps += 1
+        if ended:
+            log.info("swept %d grants from ledger partitions %s", ended, sorted(partitions))
