@@ -363,3 +363,10 @@ def test_every_registered_type_is_versioned_and_names_its_model() -> None:
         assert name.startswith("mesh.")
         assert name.rsplit(".", 1)[1].startswith("v")
         assert name == model.EVENT_TYPE
+
+
+def test_an_event_keyed_otherwise_than_its_product_is_refused() -> None:
+    record = dataclasses.replace(sales_record(), key=b"sales.something_else")
+    error = rejection(record)
+    assert error.code == "schema-error"
+    assert "sales.orders" in error.reason

@@ -303,6 +303,18 @@ def decode(record: KafkaRecord, *, accepts: frozenset[str] | None = None) -> Env
             event_type=type_name,
         )
 
+    expected_key = data.event_key
+    if expected_key is not None and record.key is not None and record.key != expected_key.encode():
+        # The key is what keeps one product's events in order on one partition; an event keyed
+        # otherwise could be taken beside (or before) the product's other events.
+        raise EventRejectedError(
+            "schema-error",
+            f"the record's key {record.key[:_PREVIEW].decode('utf-8', errors='replace')!a} is not the "
+            f"event's key {expected_key!a} (the product id)",
+            event_id=event_id,
+            event_type=type_name,
+        )
+
     extensions = {
         name: value
         for name, value in event.get_attributes().items()
