@@ -32,6 +32,7 @@ from meshplane.common.events import (
     AuditAccessFailed,
     AuditAccessGranted,
     AuditAccessPending,
+    AuditAccessRevoked,
     AuditDriftDetected,
     AuditDriftRepaired,
     AuditEventRejected,
@@ -40,6 +41,7 @@ from meshplane.common.events import (
     InternalConsumer,
     KafkaRecord,
     ProductCreated,
+    ProductRetired,
     decode,
     domain_topic,
     encode,
@@ -510,3 +512,29 @@ async def test_two_replicas_split_the_ledger_and_each_expiry_is_revoked_exactly_
     expired = [a for a in await audits(audit_log, run.prefix) if isinstance(a, AuditAccessExpired)]
     assert sorted(a.request_id for a in expired) == sorted(a.request_id for a in asks)  # once each
     assert all(len(a.statements) == 1 for a in expired)
+
+
+async def test_retiring_a_version_ends_every_grant_on_it_each_audited(
+    mesh: ServiceApp[Sharing],
+    kafka_bootstrap_servers: str,
+    run: Run,
+    audit_log: TopicLog,
+) -> None:
+    owner, consumers = run.domain("owner"), [run.domain("c1"), run.domain("c2")]
+    products = [internal_product(d, "data") for d in (owner, *consumers)]
+    await provisioned(kafka_bootstrap_servers, audit_log, run, products)
+    asks = [asking(f"{run.prefix}-{c}", owner, "data", c, timedelta(days=1)) for c in consumers]
+    await publish(kafka_bootstrap_servers, [on_access_topic(a, a.requester) for a in asks])
+    await wait_for(audit_log, run.prefix, AuditAccessGranted, count=2)
+
+    retired = ProductRetired(domain=owner, product="data", major=1, reason="replaced")
+    await publish(
+        kafka_bootstrap_servers, [encode(retired, topic=domain_topic(owner, "product"), source="/t")]
+    )
+
+    revoked = await wait_for(audit_log, run.prefix, AuditAccessRevoked, count=2, within=60)
+    assert sorted(a.request_id for a in revoked if isinstance(a, AuditAccessRevoked)) == sorted(
+        a.request_id for a in asks
+    )
+    assert all(isinstance(a, AuditAccessRevoked) and "retired" in a.reason for a in revoked)
+    assert len(mesh.dependencies.ledger.state.grants) == 0

@@ -32,7 +32,7 @@ from meshplane.common.events import (
 from meshplane.common.kit import Handler
 from meshplane.common.messaging import Emitter, EventContext, Outcome, RecordingSink
 from meshplane.common.policy import PolicyDecision
-from meshplane.common.snowflake.errors import PermanentSnowflakeError
+from meshplane.common.snowflake.errors import PermanentSnowflakeError, TransientSnowflakeError
 from meshplane.common.telemetry import ServiceMetrics
 from meshplane.sharing.handlers import (
     MAX_PENDING_PER_REQUESTER,
@@ -339,3 +339,13 @@ async def test_a_grant_is_never_counted_from_a_time_ahead_of_the_mesh() -> None:
     outcome = await one(access_requested, request(), svc, context(at=now + timedelta(minutes=55)))
     assert isinstance(outcome.data, AuditAccessGranted)
     assert outcome.data.expires_at == now + timedelta(days=7)
+
+
+async def test_snowflake_unavailable_while_granting_is_a_temporary_error_and_nothing_is_recorded() -> None:
+    svc, gateway, _ = sharing(ScriptedPolicy(APPROVE))
+    gateway.failures = [TransientSnowflakeError("Snowflake is not reachable")]
+
+    with pytest.raises(TemporaryError):
+        await one(access_requested, request(), svc, context())
+
+    assert svc.entry("sales.orders") is None  # the event is taken again; nothing half-recorded
