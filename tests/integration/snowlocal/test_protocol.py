@@ -119,7 +119,7 @@ def test_failed_statement_has_no_effect(sandbox: Sandbox) -> None:
 
 def test_unsupported_statement_fails_clearly(sandbox: Sandbox) -> None:
     with sandbox.admin.cursor() as cur, pytest.raises(snowflake.connector.errors.ProgrammingError) as failure:
-        cur.execute("CREATE SHARE S_UNSUPPORTED")
+        cur.execute("CREATE ALERT A_UNSUPPORTED SCHEDULE = '1 minute' IF (EXISTS (SELECT 1)) THEN SELECT 1")
     assert "not supported by snowlocal" in (failure.value.msg or "")
 
 

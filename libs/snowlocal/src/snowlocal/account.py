@@ -29,6 +29,7 @@ ROLE = "ROLE"
 USER = "USER"
 TAG = "TAG"
 MASKING_POLICY = "MASKING POLICY"
+SHARE = "SHARE"
 
 # Objects that live in a schema, and so are named db.schema.object.
 SCHEMA_OBJECT_KINDS = (TABLE, VIEW, TAG, MASKING_POLICY)
@@ -67,7 +68,7 @@ class ObjectRef:
         return self.name[-1] if self.name else ""
 
     def database(self) -> ObjectRef | None:
-        if self.kind in (ACCOUNT, WAREHOUSE, ROLE, USER, DATABASE) or not self.name:
+        if self.kind in (ACCOUNT, WAREHOUSE, ROLE, USER, DATABASE, SHARE) or not self.name:
             return None
         return ObjectRef(DATABASE, self.name[:1])
 
@@ -113,6 +114,17 @@ class FutureGrant:
 
 
 @dataclass(frozen=True)
+class ShareGrant:
+    """A privilege granted to a share (https://docs.snowflake.com/en/sql-reference/sql/grant-privilege-share)."""
+
+    privilege: str
+    on: ObjectRef
+    share: str
+    granted_by: str
+    created_on: float
+
+
+@dataclass(frozen=True)
 class RoleGrant:
     role: str
     grantee_kind: str  # ROLE or USER
@@ -154,6 +166,8 @@ class Account:
     tag_values: dict[TagTarget, dict[ObjectRef, str]] = field(default_factory=dict)
     column_policies: dict[TagTarget, ObjectRef] = field(default_factory=dict)
     tag_policies: dict[ObjectRef, list[ObjectRef]] = field(default_factory=dict)
+    # Per share name: (privilege, object) -> the grant to the share.
+    share_grants: dict[str, dict[tuple[str, ObjectRef], ShareGrant]] = field(default_factory=dict)
     # Bumped on every role grant change, so the cached role closures know when to recompute.
     role_graph_version: int = 0
 
@@ -185,6 +199,14 @@ class Account:
         for values in self.tag_values.values():
             for tag in [t for t in values if t in doomed]:
                 del values[tag]
+        # An object dropped leaves every share it was granted to; a dropped share takes its grants
+        # (https://docs.snowflake.com/en/user-guide/data-sharing-provider: a re-created object is new).
+        for share, grants in list(self.share_grants.items()):
+            if ObjectRef(SHARE, (share,)) in doomed:
+                del self.share_grants[share]
+                continue
+            for share_key in [k for k in grants if k[1] in doomed]:
+                del grants[share_key]
 
     def rename_object(self, old: ObjectRef, new: ObjectRef) -> None:
         moved = {r: r for r in self.objects if r == old or _is_inside(r, old)}
@@ -303,6 +325,11 @@ class Account:
                 {"target": _target_to_json(t), "policy": _ref_to_json(p)}
                 for t, p in self.column_policies.items()
             ],
+            "share_grants": [
+                {**asdict(g), "on": _ref_to_json(g.on)}
+                for gs in self.share_grants.values()
+                for g in gs.values()
+            ],
             "tag_policies": [
                 {"tag": _ref_to_json(t), "policies": [_ref_to_json(p) for p in ps]}
                 for t, ps in self.tag_policies.items()
@@ -344,6 +371,13 @@ class Account:
             account.column_policies[_target_from_json(cp["target"])] = _ref_from_json(cp["policy"])
         for tp in data["tag_policies"]:
             account.tag_policies[_ref_from_json(tp["tag"])] = [_ref_from_json(p) for p in tp["policies"]]
+        for sg in data.get("share_grants", ()):  # absent from state written before shares existed
+            share_grant = ShareGrant(
+                sg["privilege"], _ref_from_json(sg["on"]), sg["share"], sg["granted_by"], sg["created_on"]
+            )
+            account.share_grants.setdefault(share_grant.share, {})[
+                (share_grant.privilege, share_grant.on)
+            ] = share_grant
         return account
 
     def save(self, path: Path) -> None:

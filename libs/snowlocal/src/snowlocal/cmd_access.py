@@ -10,6 +10,7 @@ import time
 
 from sqlglot.tokenizer_core import TokenType
 
+from snowlocal import cmd_shares
 from snowlocal.account import (
     ACCOUNT,
     ACCOUNT_REF,
@@ -523,6 +524,8 @@ def grant(ctx: Context, cursor: TokenCursor) -> ResultSet:
         return _grant_ownership(ctx, cursor)
     privileges = _privilege_list(cursor)
     target = _target(ctx, cursor)
+    if cursor.peek("TO", "SHARE"):
+        return cmd_shares.grant_to_share(ctx, privileges, target.kind, target.refs, cursor)
     role = _grantee(ctx, cursor, "TO")
     grant_option = cursor.accept("WITH", "GRANT", "OPTION")
     cursor.expect_end()
@@ -644,6 +647,8 @@ def revoke(ctx: Context, cursor: TokenCursor) -> ResultSet:
     if "OWNERSHIP" in privileges:
         raise invalid_value("OWNERSHIP cannot be revoked; transfer it with GRANT OWNERSHIP.")
     target = _target(ctx, cursor)
+    if cursor.peek("FROM", "SHARE"):
+        return cmd_shares.revoke_from_share(ctx, privileges, target.kind, target.refs, cursor)
     role = _grantee(ctx, cursor, "FROM")
     cursor.accept("CASCADE") or cursor.accept("RESTRICT")
     cursor.expect_end()
@@ -693,6 +698,14 @@ def _granted_on(kind: str) -> str:
 def show_grants(ctx: Context, cursor: TokenCursor) -> ResultSet:
     # https://docs.snowflake.com/en/sql-reference/sql/show-grants
     cursor.expect("SHOW", "GRANTS")
+    if cursor.accept("TO", "SHARE"):
+        name = cursor.name_part()
+        cursor.expect_end()
+        return cmd_shares.show_grants_to_share(ctx, name)
+    if cursor.accept("OF", "SHARE"):
+        name = cursor.name_part()
+        cursor.expect_end()
+        return cmd_shares.show_grants_of_share(ctx, name)
     if cursor.accept("TO", "ROLE"):
         role = cursor.name_part()
         cursor.expect_end()

@@ -152,6 +152,12 @@ class Snowlocal:
         if self.data_dir is not None:
             self.account.save(self.data_dir / STATE_FILE)
 
+    def other_accounts(self) -> frozenset[str]:
+        """The organisation's other accounts (``ORG.ACCOUNT``), which a share may be given to. None
+        yet: this snowlocal serves one account, so an account added to a share is not kept, as
+        Snowflake does with an account that does not exist."""
+        return frozenset()
+
     # -- sessions --------------------------------------------------------------------------
     def login(
         self,

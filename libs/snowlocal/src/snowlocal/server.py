@@ -27,7 +27,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from snowlocal import alter, cmd_access, cmd_objects, cmd_session, cmd_tags, cmd_warehouses, masking  # noqa: F401  (registers their handlers)
+from snowlocal import (  # noqa: F401  (registers their handlers)
+    alter,
+    cmd_access,
+    cmd_objects,
+    cmd_session,
+    cmd_shares,
+    cmd_tags,
+    cmd_warehouses,
+    masking,
+)
 from snowlocal.engine import FakesnowResult, Result, Session, Snowlocal
 from snowlocal.errors import SnowflakeError, not_supported
 from snowlocal.results import ResultSet
