@@ -96,13 +96,16 @@ class TopicLog:
         await consumer.start()
         self._consumer = consumer
         found: set[int] | None = None
-        for _ in range(50):
-            found = consumer.partitions_for_topic(self.topic)
-            if found:
-                break
+        # A topic just created reaches the client's metadata after a moment, longer on a busy machine.
+        deadline = time.monotonic() + 60
+        while not found:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.topic} has no partitions in the cluster's metadata after 60 s")
             await consumer.topics()  # refreshes the client's metadata
-            await asyncio.sleep(0.1)
-        self._partitions = [TopicPartition(self.topic, p) for p in sorted(found or ())]
+            found = consumer.partitions_for_topic(self.topic)
+            if not found:
+                await asyncio.sleep(0.1)
+        self._partitions = [TopicPartition(self.topic, p) for p in sorted(found)]
         consumer.assign(self._partitions)
         await consumer.seek_to_beginning(*self._partitions)
         return self
