@@ -148,6 +148,14 @@ async def provisioned(bootstrap: str, log: TopicLog, run: Run, records: list[Kaf
     await wait_for(log, run.prefix, AuditProductProvisioned, count=len(records))
 
 
+async def held_grants_become(mesh: ServiceApp[Sharing], count: int, within: float = 10.0) -> None:
+    """The service's ledger holds ``count`` grants (its record follows the audit event by a moment)."""
+    deadline = time.monotonic() + within
+    while len(mesh.dependencies.ledger.state.grants) != count:
+        assert time.monotonic() < deadline, f"{len(mesh.dependencies.ledger.state.grants)} grants held"
+        await asyncio.sleep(0.05)
+
+
 async def audits(log: TopicLog, prefix: str) -> list[EventData]:
     """This run's audit events (its domains carry the run's prefix)."""
     found = []
@@ -244,7 +252,7 @@ async def test_asked_approved_read_expired_and_spoofs_refused(
         f'REVOKE ROLE "{sales.upper()}__ORDERS_V1_READER" FROM ROLE "{marketing.upper()}_CONSUMER";'
     ]
     assert errno_of(analyst, select) == NOT_AUTHORIZED
-    assert len(mesh.dependencies.ledger.state.grants) == 0
+    await held_grants_become(mesh, 0)
     # The approval delivered again after the grant ended is refused, not granted again.
     await publish(kafka_bootstrap_servers, [dataclasses.replace(decided)])
     late = (await wait_for(audit_log, run.prefix, AuditAccessFailed, count=2))[-1]
@@ -537,4 +545,4 @@ async def test_retiring_a_version_ends_every_grant_on_it_each_audited(
         a.request_id for a in asks
     )
     assert all(isinstance(a, AuditAccessRevoked) and "retired" in a.reason for a in revoked)
-    assert len(mesh.dependencies.ledger.state.grants) == 0
+    await held_grants_become(mesh, 0)

@@ -55,3 +55,13 @@ def test_due_counts_only_the_grants_kept_against_the_limit() -> None:
 
     assert [g.key for g in found] == [mine]  # five earlier grants of other replicas did not use the limit up
     assert len(ledger.due(T0 + timedelta(hours=1))) == 6  # and they are all still held
+
+
+def test_a_write_remembered_after_the_topic_returned_it_does_not_wait_for_it_again() -> None:
+    reader = LedgerReader(KafkaSettings(bootstrap_servers="unused:9092"), client_id="t", topic=TOPIC)
+    first, _ = with_grant(None, PRODUCT, grant(1), changed_by="e1")
+    reader._apply(read_back(first, 0))  # delivered and read back before the writer remembered it
+    reader.remember(first)
+    later, _ = with_grant(first, PRODUCT, grant(2, "r2", consumer="finance"), changed_by="other-replica")
+    reader._apply(read_back(later, 1))
+    assert reader.state.entry(PRODUCT) == later  # not held back waiting for a record already read

@@ -56,6 +56,8 @@ class LedgerReader(CompactedTopicReader):
         await super().start()
 
     def remember(self, entry: SharingLedgerEntry) -> None:
+        if self.state.entry(entry.product_id) == entry:
+            return  # the topic returned it already (remembered after its delivery, say)
         self._unread[entry.product_id] = entry
         self.state.put(entry)
 
