@@ -10,6 +10,7 @@ passed in, so tests and benchmarks inject a fake and production passes the real 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
@@ -126,15 +127,27 @@ def create_app(
 
     async def on_startup() -> None:
         # Before the broker consumes: a service that knows the products starts from the whole catalog.
-        await health.start()
-        if sink is None:
-            await producer.start()
-        if catalog is not None:
-            if reads_topic and spec.catalog == "write":
-                await ensure_catalog_topic(config.kafka)
-            await catalog.start()
-        for part in background:
-            await part.start()
+        # A part that cannot start stops the service; what already runs is stopped first, in reverse,
+        # so nothing (a sweep's group membership, a follower, the probe port) outlives a failed start.
+        stops: list[Callable[[], Awaitable[None]]] = []
+        try:
+            await health.start()
+            stops.append(health.stop)
+            if sink is None:
+                await producer.start()
+                stops.append(producer.stop)
+            if catalog is not None:
+                if reads_topic and spec.catalog == "write":
+                    await ensure_catalog_topic(config.kafka)
+                await catalog.start()
+                stops.append(catalog.stop)
+            for part in background:
+                await part.start()
+                stops.append(part.stop)
+        except BaseException:
+            for stop in reversed(stops):
+                await stop()
+            raise
 
     async def after_shutdown() -> None:
         await health.stop()
