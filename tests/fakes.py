@@ -12,10 +12,11 @@ import itertools
 from collections.abc import Callable
 
 from meshplane.common.catalog import Catalog
-from meshplane.common.events import CatalogEntry
+from meshplane.common.events import CatalogEntry, InputRef, SharingLedgerEntry
 from meshplane.common.snowflake.errors import SnowflakeGatewayError
 from meshplane.common.snowflake.results import PlanResult, Row, StatementResult
 from meshplane.common.snowflake.statements import Plan, Statement
+from meshplane.sharing.ledger import LedgerState, Recorded
 
 RowsFor = Callable[[Statement], tuple[Row, ...]]
 
@@ -87,12 +88,8 @@ class RecordingGateway:
         return [statement.compile() for plan, _tag in self.plans for statement in plan]
 
 
-class StaticCatalog:
-    """An in-memory catalog source for component tests: what a test put there, and what was written."""
-
-    def __init__(self, *entries: CatalogEntry) -> None:
-        self.catalog = Catalog(entries)
-        self.written: list[CatalogEntry] = []
+class _InMemory:
+    """What a state source does when its state is only in memory: nothing to start, stop or catch up."""
 
     async def start(self) -> None:
         return None
@@ -106,6 +103,30 @@ class StaticCatalog:
     async def caught_up(self) -> None:
         return None
 
+
+class StaticCatalog(_InMemory):
+    """An in-memory catalog source for component tests: what a test put there, and what was written."""
+
+    def __init__(self, *entries: CatalogEntry) -> None:
+        self.catalog = Catalog(entries)
+        self.written: list[CatalogEntry] = []
+
     def remember(self, entry: CatalogEntry) -> None:
         self.written.append(entry)
         self.catalog.put(entry)
+
+
+class MemoryLedger(_InMemory):
+    """Sharing's ledger in memory only: every entry remembered counts as read from partition 0."""
+
+    name = "ledger"
+
+    def __init__(self, topic: str = "mesh.sharing-ledger") -> None:
+        self.topic = topic
+        self.state = LedgerState()
+        self.written = 0
+
+    def remember(self, entry: SharingLedgerEntry) -> None:
+        self.written += 1
+        where = InputRef(id=f"memory-{self.written}", topic=self.topic, partition=0, offset=self.written)
+        self.state.put(entry, Recorded(0, where))

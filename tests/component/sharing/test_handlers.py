@@ -41,9 +41,8 @@ from meshplane.sharing.handlers import (
     access_revoke_requested,
 )
 from meshplane.sharing.ledger import GrantKey
-from meshplane.sharing.ledger_topic import MemoryLedger
 from meshplane.sharing.sharing import Sharing
-from tests.fakes import RecordingGateway, StaticCatalog
+from tests.fakes import MemoryLedger, RecordingGateway, StaticCatalog
 from tests.unit.common.test_access_events import request
 from tests.unit.sharing.test_policy_input import catalog_entry
 

@@ -89,11 +89,6 @@ def _require_share(ctx: Context, name: str) -> ObjectRef:
     return ref
 
 
-def _require_owner(ctx: Context, ref: ObjectRef) -> None:
-    if not ctx.has(OWNERSHIP, ref):
-        raise insufficient_privileges(f"operate on share '{ref.leaf}'")
-
-
 def _compilation_error(detail: str) -> SnowflakeError:
     # Documented as an error, its text not documented: snowlocal's own wording.
     return SnowflakeError(3001, "42601", f"SQL compilation error:\n{detail}")
@@ -147,7 +142,7 @@ def drop_share(ctx: Context, cursor: TokenCursor) -> ResultSet:
     name = cursor.name_part()
     cursor.expect_end()
     ref = _require_share(ctx, name)
-    _require_owner(ctx, ref)
+    ctx.require_ownership(ref)
     ctx.account.remove_object(ref)
     ctx.mark_changed()
     return status(f"{name} successfully dropped.")
@@ -167,14 +162,14 @@ def alter_share(ctx: Context, cursor: TokenCursor) -> ResultSet:
     share = ctx.account.objects[ref]
     if cursor.accept("UNSET", "COMMENT"):
         cursor.expect_end()
-        _require_owner(ctx, ref)
+        ctx.require_ownership(ref)
         share.comment = None
     elif cursor.peek("SET", "COMMENT"):
         cursor.expect("SET", "COMMENT")
         cursor.equals()
         comment = cursor.string()
         cursor.expect_end()
-        _require_owner(ctx, ref)
+        ctx.require_ownership(ref)
         share.comment = comment
     else:
         mode = "ADD" if cursor.accept("ADD") else "REMOVE" if cursor.accept("REMOVE") else None
@@ -189,7 +184,7 @@ def alter_share(ctx: Context, cursor: TokenCursor) -> ResultSet:
             cursor.equals()
             _boolean(cursor)
         cursor.expect_end()
-        _require_owner(ctx, ref)
+        ctx.require_ownership(ref)
         ctx.require_account_privilege("MANAGE SHARE TARGET")
         if mode != "REMOVE" and share.properties.get("database") is None:
             raise _compilation_error(

@@ -17,7 +17,7 @@ from meshplane.common.events import InputRef, KafkaRecord, SharingLedgerEntry
 from meshplane.common.settings import KafkaSettings
 from meshplane.sharing.ledger import LedgerState, Recorded
 
-__all__ = ["LedgerReader", "LedgerSource", "MemoryLedger"]
+__all__ = ["LedgerReader", "LedgerSource"]
 
 _ACCEPTS: Final = frozenset({SharingLedgerEntry.EVENT_TYPE})
 
@@ -85,31 +85,3 @@ class LedgerReader(CompactedTopicReader):
             key=envelope.data.product_id,
         )
         self.state.put(envelope.data, Recorded(record.partition, where))
-
-
-class MemoryLedger:
-    """The ledger in memory only, for component tests: every entry remembered counts as on partition 0."""
-
-    name = "ledger"
-
-    def __init__(self, topic: str = "mesh.sharing-ledger") -> None:
-        self.topic = topic
-        self.state = LedgerState()
-        self.written = 0
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
-
-    async def ready(self) -> bool:
-        return True
-
-    async def caught_up(self) -> None:
-        return None
-
-    def remember(self, entry: SharingLedgerEntry) -> None:
-        self.written += 1
-        where = InputRef(id=f"memory-{self.written}", topic=self.topic, partition=0, offset=self.written)
-        self.state.put(entry, Recorded(0, where))

@@ -1,8 +1,8 @@
 """What ``meshctl access`` publishes: access requests, owners' decisions and revocations, built and checked.
 
 Each function turns the command line's words into the event the mesh's contract defines
-(:mod:`meshplane.common.events.access`) and says on which domain's topic it goes: a request on the
-consumer's, a decision on the owner's, a revocation on the asking domain's. A value the contract
+(:mod:`meshplane.common.events.access`) and names the topic it goes on: the asking domain's for a
+request or a revocation, the owner's for a decision. A value the contract
 refuses (a product id without its domain, a duration that is not ISO 8601, an account that is not
 ``ORG.ACCOUNT``) is a :class:`MeshctlError` in one line, before anything is published.
 """
@@ -23,6 +23,7 @@ from meshplane.common.events import (
     EventData,
     ExternalConsumer,
     InternalConsumer,
+    domain_topic,
 )
 from meshplane.common.events.access import Consumer
 from meshplane.meshctl.contracts import one_line_validation_error
@@ -42,6 +43,13 @@ def _product(product_id: str) -> tuple[str, str]:
     if not dot or not domain or not product:
         raise MeshctlError(f"not a product id: {product_id!a} (<domain>.<product>, e.g. sales.orders)")
     return domain, product
+
+
+def _topic(domain: str) -> str:
+    try:
+        return domain_topic(domain, "access")
+    except ValueError as exc:
+        raise MeshctlError(str(exc)) from None
 
 
 def _duration(text: str | None) -> timedelta | None:
@@ -79,7 +87,7 @@ def request(
     purpose: str,
     request_id: str | None,
 ) -> tuple[AccessRequested, str]:
-    """access.requested, and the domain whose topic carries it (the asking domain's)."""
+    """access.requested, and the topic that carries it (the asking domain's)."""
     domain, product = _product(product_id)
     fields = {
         "request_id": request_id or str(uuid.uuid4()),
@@ -94,13 +102,13 @@ def request(
         consumer = _consumer(as_domain, account)
     except ValidationError as exc:
         raise MeshctlError(one_line_validation_error(exc, prefix="not a valid consumer: ")) from None
-    return _built("request", AccessRequested, consumer=consumer, **fields), as_domain
+    return _built("request", AccessRequested, consumer=consumer, **fields), _topic(as_domain)
 
 
 def decision(
     product_id: str, request_id: str, *, approve: bool, reason: str, major: int, duration: str | None
 ) -> tuple[AccessDecided, str]:
-    """access.decided, and the domain whose topic carries it (the owner's)."""
+    """access.decided, and the topic that carries it (the owner's)."""
     domain, product = _product(product_id)
     event = _built(
         "decision",
@@ -113,7 +121,7 @@ def decision(
         reason=reason,
         duration=_duration(duration),
     )
-    return event, domain
+    return event, _topic(domain)
 
 
 def revocation(
@@ -126,7 +134,7 @@ def revocation(
     reason: str | None,
     request_id: str | None,
 ) -> tuple[AccessRevokeRequested, str]:
-    """access.revoke-requested, and the domain whose topic carries it (the asking domain's)."""
+    """access.revoke-requested, and the topic that carries it (the asking domain's)."""
     domain, product = _product(product_id)
     if (consumer_domain is None) == (account is None):
         raise MeshctlError("name the consumer whose access ends: --consumer DOMAIN or --account ORG.ACCOUNT")
@@ -145,4 +153,4 @@ def revocation(
         consumer=consumer,
         reason=reason,
     )
-    return event, as_domain
+    return event, _topic(as_domain)

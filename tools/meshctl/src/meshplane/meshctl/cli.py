@@ -283,6 +283,7 @@ def catalog_search(
 
 
 Major = Annotated[int, typer.Option("--major", help="The product's major version.")]
+NewRequestId = Annotated[str | None, typer.Option("--request-id", help="Default: a new UUID.")]
 
 
 @access_app.command("request")
@@ -298,13 +299,13 @@ def access_request(
         typer.Option("--account", help="For an outside Snowflake account ORG.ACCOUNT it sponsors."),
     ] = None,
     major: Major = 1,
-    request_id: Annotated[str | None, typer.Option("--request-id", help="Default: a new UUID.")] = None,
+    request_id: NewRequestId = None,
     bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP,
     source: Source = SOURCE,
 ) -> None:
     """Ask for read access to PRODUCT, for the asking domain or an outside account; prints the request id."""
     with _one_line_errors():
-        event, domain = access.request(
+        event, topic = access.request(
             product,
             as_domain=as_domain,
             account=account,
@@ -313,9 +314,7 @@ def access_request(
             purpose=purpose,
             request_id=request_id,
         )
-        _publish(
-            event, topic=domain_topic(domain, "access"), source=source, bootstrap_servers=bootstrap_servers
-        )
+        _publish(event, topic=topic, source=source, bootstrap_servers=bootstrap_servers)
         typer.echo(f"request_id={event.request_id}")
 
 
@@ -334,12 +333,10 @@ def access_decide(
 ) -> None:
     """As PRODUCT's owner, approve or deny a pending request (published on the owner's topic)."""
     with _one_line_errors():
-        event, domain = access.decision(
+        event, topic = access.decision(
             product, request_id, approve=approve, reason=reason, major=major, duration=duration
         )
-        _publish(
-            event, topic=domain_topic(domain, "access"), source=source, bootstrap_servers=bootstrap_servers
-        )
+        _publish(event, topic=topic, source=source, bootstrap_servers=bootstrap_servers)
 
 
 @access_app.command("revoke")
@@ -352,13 +349,13 @@ def access_revoke(
     ] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Why, for the audit trail.")] = None,
     major: Major = 1,
-    request_id: Annotated[str | None, typer.Option("--request-id", help="Default: a new UUID.")] = None,
+    request_id: NewRequestId = None,
     bootstrap_servers: BootstrapServers = _DEFAULT_BOOTSTRAP,
     source: Source = SOURCE,
 ) -> None:
     """End a consumer's access to PRODUCT now."""
     with _one_line_errors():
-        event, domain = access.revocation(
+        event, topic = access.revocation(
             product,
             as_domain=as_domain,
             consumer_domain=consumer,
@@ -367,9 +364,7 @@ def access_revoke(
             reason=reason,
             request_id=request_id,
         )
-        _publish(
-            event, topic=domain_topic(domain, "access"), source=source, bootstrap_servers=bootstrap_servers
-        )
+        _publish(event, topic=topic, source=source, bootstrap_servers=bootstrap_servers)
 
 
 @app.command()
